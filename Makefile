@@ -1,0 +1,66 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run   — install, migrate, load demo data, serve http://127.0.0.1:8000 with a Celery worker
+#   make test  — install what the tests need (Chromium included) and run lint and the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Japanese fonts for PDFs (embedded), WeasyPrint's Pango, poppler for reading PDFs back in tests.
+APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+APT_TEST := chromium
+DEMO_MEMBERS ?= 500
+PYTEST_ARGS ?=
+
+.PHONY: run test deps system-deps test-system-deps lint migrate-check worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.deps-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+deps: $(VENV)/.deps-installed
+
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+system-deps:
+	$(call apt_install,$(APT_RUNTIME))
+
+test-system-deps:
+	$(call apt_install,$(APT_TEST))
+
+run: deps system-deps
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo --if-empty --members $(DEMO_MEMBERS)
+	@echo "ログイン: ユーザー osaka（または admin, honsha …）/ パスワード demo-efnet-2026"
+	@echo "確認コード: DEBUG=1 $(BIN)/python manage.py totp_code osaka"
+	@set -m; trap 'kill 0' EXIT INT TERM; \
+	DEBUG=1 $(BIN)/celery -A efnet worker -B --pool=threads --concurrency=2 -l warning \
+	  -s var/celerybeat-schedule & \
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+worker: deps
+	$(BIN)/celery -A efnet worker -B -l info
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+migrate-check: deps
+	DJANGO_SETTINGS_MODULE=efnet.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: deps system-deps test-system-deps lint migrate-check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

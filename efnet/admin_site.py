@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+
+
+class EfnetAdminSite(admin.AdminSite):
+    """The Django admin, for admins only, behind the same two-factor login as the portal."""
+
+    site_header = "EFネット事務局 管理サイト"
+    site_title = "EFネット管理"
+
+    def has_permission(self, request):
+        user = request.user
+        return bool(user.is_active and user.is_staff and user.is_verified() and user.is_admin)
+
+    def login(self, request, extra_context=None):
+        if request.user.is_authenticated and request.user.is_verified():
+            # Logged in, but not an admin: sending them to the login page again would loop.
+            raise PermissionDenied
+        # One login for everything: the portal's, with its second factor and lockout.
+        return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+
+
+class EfnetAdminConfig(AdminConfig):
+    default_site = "efnet.admin_site.EfnetAdminSite"

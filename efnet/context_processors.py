@@ -1,0 +1,9 @@
+def staff(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "is_admin": user.is_admin,
+        "is_head_office": user.is_head_office,
+        "can_reveal": user.has_perm("members.reveal_password"),
+    }

@@ -1,0 +1,63 @@
+"""Office scoping: the one place that decides which members a staff user may see.
+
+A sales-office user sees the members of their own office; head office and admins see every office; anyone
+else sees nothing. Another office's object is answered with 404 (not 403: it must not even be confirmed to
+exist), and the attempt is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from efnet import audit
+
+
+def office_filter_for(user) -> dict | None:
+    """None: everything; {}: nothing; {"office_id": n}: one office."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return {}
+    if user.office_id is not None:
+        return {"office_id": user.office_id}
+    if user.is_head_office:
+        return None
+    return {}
+
+
+def visible_to(user, queryset: QuerySet, office_path: str = "office") -> QuerySet:
+    """Narrow any queryset to what ``user`` may see; ``office_path`` leads from its model to SalesOffice."""
+    rule = office_filter_for(user)
+    if rule is None:
+        return queryset
+    if not rule:
+        return queryset.none()
+    key = f"{office_path}_id" if office_path else "id"
+    return queryset.filter(**{key: rule["office_id"]})
+
+
+def members_visible_to(user) -> QuerySet:
+    from members.models import Member
+
+    return visible_to(user, Member.objects.select_related("office"))
+
+
+def offices_visible_to(user) -> QuerySet:
+    from members.models import SalesOffice
+
+    return visible_to(user, SalesOffice.objects.all(), office_path="")
+
+
+def get_visible_or_404(user, queryset: QuerySet, office_path: str = "office", **lookup) -> Model:
+    """Load one object through the scope; a stranger's object is a 404, and the attempt is audited."""
+    try:
+        return visible_to(user, queryset, office_path).get(**lookup)
+    except queryset.model.DoesNotExist:
+        hidden = queryset.filter(**lookup).first()
+        if hidden is not None:
+            audit.record(
+                "access.denied",
+                actor=user,
+                target=hidden,
+                details={"model": queryset.model._meta.label_lower, "lookup": {k: str(v) for k, v in lookup.items()}},
+            )
+        raise Http404("見つかりません") from None

@@ -1,0 +1,25 @@
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from efnet import audit
+
+
+@receiver(user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    audit.record("auth.login", actor=user, target=user)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        audit.record("auth.logout", actor=user, target=user)
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    # credentials has the password already masked by Django; keep only the username.
+    locked = bool(getattr(request, "axes_locked_out", False))
+    audit.record(
+        "auth.locked_out" if locked else "auth.login_failed",
+        details={"username": credentials.get("username", "")},
+    )

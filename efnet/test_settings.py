@@ -1,0 +1,24 @@
+"""Settings for the test suite: the real settings, with fast hashing, in-memory mail and a fixed key."""
+
+import os
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+# Two test keys: "t1" encrypts, "t0" is an old key still able to decrypt (rotation tests).
+os.environ.setdefault(
+    "FIELD_ENCRYPTION_KEYS",
+    "t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,t0:Hx4dHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=",
+)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("HTTPS", "0")
+
+from efnet.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run inline in tests; the tests that prove real worker behaviour start a worker and switch this off.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+EFNET_FILES_DIR = VAR_DIR / "test-files"  # noqa: F405

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from efnet import auth_views, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", auth_views.login_view, name="login"),
+    path("login/verify/", auth_views.verify_view, name="login_verify"),
+    path("logout/", auth_views.logout_view, name="logout"),
+    path("audit/", views.audit_log, name="audit_log"),
+    path("members/", include("members.urls")),
+    path("tracking/", include("tracking.urls")),
+    path("documents/", include("documents.urls")),
+    path("notices/", include("notices.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,58 @@
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from efnet.middleware import public
+from efnet.models import AuditEvent
+from efnet.permissions import require_head_office
+from members.models import Member, SalesOffice
+
+
+def home(request):
+    return redirect("members:search")
+
+
+@public
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(
+        label="操作", required=False, widget=forms.TextInput(attrs={"placeholder": "例: member.password"})
+    )
+    actor = forms.CharField(label="操作者", required=False)
+    office = forms.ModelChoiceField(
+        label="営業所", queryset=SalesOffice.objects.all(), required=False, empty_label="すべて"
+    )
+    member = forms.CharField(label="会員番号", required=False)
+    since = forms.DateField(label="開始日", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="終了日", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@require_head_office
+def audit_log(request):
+    from efnet import normalize
+
+    form = AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.select_related("actor", "office", "actor_office")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["action"]:
+            events = events.filter(action__startswith=data["action"].strip())
+        if data["actor"]:
+            events = events.filter(actor_name__icontains=data["actor"].strip())
+        if data["office"]:
+            events = events.filter(office=data["office"])
+        if data["member"]:
+            member = Member.objects.filter(number=normalize.member_number(data["member"])).first()
+            events = events.filter(member_id=member.pk if member else -1)
+        if data["since"]:
+            events = events.filter(created_at__date__gte=data["since"])
+        if data["until"]:
+            events = events.filter(created_at__date__lte=data["until"])
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "efnet/audit_log.html", {"form": form, "page": page, "querystring": params.urlencode()})

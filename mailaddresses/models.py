@@ -1,0 +1,83 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from efnet.fields import EncryptedTextField
+from members.models import DEFAULT_MAIL_SERVER, Member, MemberCard, SalesOffice
+
+
+class AdditionalMailAddress(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey(
+        Member, verbose_name=_("会員"), on_delete=models.CASCADE, related_name="additional_addresses"
+    )
+    slot = models.PositiveSmallIntegerField(_("番号"), help_text=_("追加メールアドレス1, 2, 3 …"))
+    address = models.EmailField(_("メールアドレス"), unique=True)
+    login_id = models.CharField(_("ID"), max_length=64)
+    password = EncryptedTextField(_("パスワード"))
+    issued_on = models.DateField(_("メールアドレス発行日"))
+    pop3_server = models.CharField(_("受信メール(POP3)サーバー"), max_length=100, default=DEFAULT_MAIL_SERVER)
+    smtp_server = models.CharField(_("送信メール(SMTP)サーバー"), max_length=100, default=DEFAULT_MAIL_SERVER)
+    smtp_port = models.PositiveIntegerField(_("ポート番号(SMTP)"), default=587)
+    is_active = models.BooleanField(_("有効"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["member", "slot"]
+        verbose_name = _("追加メールアドレス")
+        verbose_name_plural = _("追加メールアドレス")
+        constraints = [models.UniqueConstraint(fields=["member", "slot"], name="unique_address_slot")]
+
+    def __str__(self):
+        return f"追加メールアドレス{self.slot} {self.address}"
+
+    @property
+    def audit_member(self):
+        return self.member
+
+
+class AddressListIssue(models.Model):
+    """One issued additional-address list (追加メールアドレスリスト). The PDF is not kept."""
+
+    Reason = MemberCard.Reason
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("会員"), on_delete=models.CASCADE, related_name="address_list_issues"
+    )
+    serial = models.CharField(_("発行番号"), max_length=32, unique=True)
+    issued_on = models.DateField(_("発行日"))
+    issued_at = models.DateTimeField(_("発行日時"), auto_now_add=True)
+    highlight_date = models.DateField(
+        _("今回追加分の発行日"), null=True, blank=True, help_text=_("この日に発行したアドレスを今回追加分として示す")
+    )
+    reason = models.CharField(_("理由"), max_length=20, choices=Reason.choices)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("発行者"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    office = models.ForeignKey(
+        SalesOffice, verbose_name=_("発行営業所"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("旧リスト"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+    content_hash = models.CharField(_("内容のハッシュ"), max_length=64)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("追加メールアドレスリスト発行記録")
+        verbose_name_plural = _("追加メールアドレスリスト発行記録")
+
+    def __str__(self):
+        return f"{self.serial} ({self.reason})"
+
+    @property
+    def audit_member(self):
+        return self.member

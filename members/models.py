@@ -1,0 +1,127 @@
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from efnet import normalize
+from efnet.fields import EncryptedTextField
+
+DEFAULT_MAIL_SERVER = "mail.biglobe.ne.jp"
+
+member_number_validator = RegexValidator(
+    r"^\d{4,10}$", _("会員番号は半角数字4〜10桁で入力してください（全角数字も使えます）。")
+)
+
+
+class SalesOffice(models.Model):
+    class Kind(models.TextChoices):
+        BRANCH = "営業所", _("営業所")
+        SATELLITE = "出張所", _("出張所")
+
+    code = models.SlugField(_("コード"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=50, unique=True)
+    kind = models.CharField(_("種別"), max_length=10, choices=Kind.choices, default=Kind.BRANCH)
+    phone = models.CharField(_("電話番号"), max_length=20)
+    sort_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        verbose_name = _("営業所")
+        verbose_name_plural = _("営業所")
+
+    def __str__(self):
+        return self.name
+
+
+class Member(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    number = models.CharField(_("会員番号"), max_length=10, unique=True, validators=[member_number_validator])
+    registered_on = models.DateField(_("会員登録日"))
+    name = models.CharField(_("登録者名"), max_length=100, help_text=_("会社名・屋号など"))
+    name_kana = models.CharField(_("フリガナ"), max_length=200, db_index=True)
+    postal_code = models.CharField(_("郵便番号"), max_length=8, blank=True)
+    address = models.CharField(_("登録者住所"), max_length=200, blank=True)
+    phone = models.CharField(_("電話番号"), max_length=20, blank=True)
+    fax = models.CharField(_("FAX番号"), max_length=20, blank=True)
+    office = models.ForeignKey(
+        SalesOffice, verbose_name=_("担当営業所"), on_delete=models.PROTECT, related_name="members"
+    )
+    biglobe_user_id = models.CharField(_("ユーザーID"), max_length=64, unique=True)
+    biglobe_password = EncryptedTextField(_("パスワード"))
+    email = models.EmailField(_("メールアドレス"), blank=True, db_index=True)
+    pop3_server = models.CharField(_("受信メール(POP3)サーバー"), max_length=100, default=DEFAULT_MAIL_SERVER)
+    smtp_server = models.CharField(_("送信メール(SMTP)サーバー"), max_length=100, default=DEFAULT_MAIL_SERVER)
+    is_active = models.BooleanField(_("有効"), default=True)
+    note = models.TextField(_("メモ"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("会員")
+        verbose_name_plural = _("会員")
+        permissions = [("reveal_password", _("保存されたパスワードを表示・印字できる"))]
+        indexes = [models.Index(fields=["office", "number"])]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+    @property
+    def audit_member(self):
+        return self
+
+    def clean(self):
+        self.number = normalize.member_number(self.number)
+        self.biglobe_user_id = normalize.identifier(self.biglobe_user_id)
+        self.email = normalize.identifier(self.email)
+        self.name = normalize.nfkc(self.name)
+        self.name_kana = normalize.kana(self.name_kana)
+        self.postal_code = normalize.postal_code(self.postal_code)
+        self.phone = normalize.phone(self.phone)
+        self.fax = normalize.phone(self.fax)
+
+
+class MemberCard(models.Model):
+    """One issued member card (会員証). The PDF is not kept: it may hold a password."""
+
+    class Reason(models.TextChoices):
+        NEW = "新規", _("新規")
+        LOST = "紛失再発行", _("紛失再発行")
+        PASSWORD_RESET = "パスワード再設定", _("パスワード再設定")
+        DETAILS_CHANGED = "記載事項変更", _("記載事項変更")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="cards", verbose_name=_("会員"))
+    serial = models.CharField(_("発行番号"), max_length=32, unique=True)
+    issued_on = models.DateField(_("発行日"))
+    issued_at = models.DateTimeField(_("発行日時"), auto_now_add=True)
+    reason = models.CharField(_("理由"), max_length=20, choices=Reason.choices)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("発行者"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    office = models.ForeignKey(
+        SalesOffice, verbose_name=_("発行営業所"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("旧会員証"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+    password_printed = models.BooleanField(_("パスワード印字"), default=True)
+    content_hash = models.CharField(_("内容のハッシュ"), max_length=64)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("会員証発行記録")
+        verbose_name_plural = _("会員証発行記録")
+
+    def __str__(self):
+        return f"{self.serial} ({self.reason})"
+
+    @property
+    def audit_member(self):
+        return self.member

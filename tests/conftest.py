@@ -1,0 +1,98 @@
+"""Personas (STYLE.md): an office-A clerk, an office-A reader, an office-B clerk, head office, two admins."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth.models import Group
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from efnet.auth_views import AUTH_AT
+from efnet.models import Role, User
+from members.models import SalesOffice
+from tests.factories import AddressFactory, MemberFactory
+
+STAFF_PASSWORD = "staff-pass-for-tests"
+
+
+def make_staff(username: str, *, office=None, roles=(), is_staff=False) -> User:
+    user = User.objects.create_user(username, password=STAFF_PASSWORD, office=office, is_staff=is_staff)
+    user.groups.set(Group.objects.filter(name__in=roles))
+    TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    return user
+
+
+def login(client, user, *, fresh_auth: bool = True):
+    """Log ``client`` in as ``user`` with the second factor passed, as the real login would."""
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
+    if fresh_auth:
+        import time
+
+        session[AUTH_AT] = int(time.time())
+    session.save()
+    return client
+
+
+@dataclass
+class World:
+    office_a: SalesOffice
+    office_b: SalesOffice
+    clerk_a: User
+    reader_a: User
+    clerk_b: User
+    head: User
+    admin: User
+    admin2: User
+    member_a: object
+    address_a: object
+    member_b: object
+    address_b: object
+    extra: dict = field(default_factory=dict)
+
+    def persona(self, name: str) -> User | None:
+        return None if name == "anonymous" else getattr(self, name)
+
+
+@pytest.fixture
+def world(db) -> World:
+    office_a = SalesOffice.objects.get(code="osaka")
+    office_b = SalesOffice.objects.get(code="tokyo")
+    member_a = MemberFactory(office=office_a)
+    member_b = MemberFactory(office=office_b)
+    return World(
+        office_a=office_a,
+        office_b=office_b,
+        clerk_a=make_staff("clerk_a", office=office_a, roles=[Role.SALES_OFFICE, Role.REVEALER]),
+        reader_a=make_staff("reader_a", office=office_a, roles=[]),
+        clerk_b=make_staff("clerk_b", office=office_b, roles=[Role.SALES_OFFICE, Role.REVEALER]),
+        head=make_staff("head", roles=[Role.HEAD_OFFICE]),
+        admin=make_staff("admin", roles=[Role.ADMIN], is_staff=True),
+        admin2=make_staff("admin2", roles=[Role.ADMIN], is_staff=True),
+        member_a=member_a,
+        address_a=AddressFactory(member=member_a, slot=1),
+        member_b=member_b,
+        address_b=AddressFactory(member=member_b, slot=1),
+    )
+
+
+def services_available() -> tuple[bool, str]:
+    """Tests of real behaviour need PostgreSQL and Redis; on the embedded default they skip, saying so."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return False, "needs PostgreSQL: run with DATABASE_URL=postgres://… (the embedded default is SQLite)"
+    if not os.environ.get("REDIS_URL"):
+        return False, "needs a Redis broker: run with REDIS_URL=redis://…"
+    return True, ""
+
+
+@pytest.fixture
+def require_services():
+    ok, why = services_available()
+    if not ok:
+        pytest.skip(why)

@@ -1,0 +1,28 @@
+from tests.url_specs import UrlSpec
+
+
+def member(world, own):
+    return {"pk": (world.member_a if own else world.member_b).pk}
+
+
+def address(world, own):
+    m, a = (world.member_a, world.address_a) if own else (world.member_b, world.address_b)
+    return {"member_pk": m.pk, "pk": a.pk}
+
+
+SPECS = [
+    UrlSpec("home", "staff"),
+    UrlSpec("healthz", "public"),
+    UrlSpec("login", "public"),
+    UrlSpec("login_verify", "public"),
+    UrlSpec("logout", "staff", method="POST"),
+    UrlSpec("audit_log", "head"),
+    UrlSpec("members:search", "staff"),
+    UrlSpec("members:create", "editor"),
+    UrlSpec("members:detail", "staff", member),
+    UrlSpec("members:edit", "editor", member),
+    UrlSpec("members:reveal", "reveal", member, method="POST"),
+    UrlSpec("members:mailaddresses:add", "editor", lambda w, own: {"member_pk": member(w, own)["pk"]}),
+    UrlSpec("members:mailaddresses:edit", "editor", address),
+    UrlSpec("members:mailaddresses:reveal", "reveal", address, method="POST"),
+]

@@ -1,0 +1,109 @@
+"""Password-change tracking: one status row per account (primary BIGLOBE account or additional address)
+per campaign. The status is stored, never derived from other tables."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from mailaddresses.models import AdditionalMailAddress
+from members.models import Member
+
+
+class Campaign(models.Model):
+    name = models.CharField(_("キャンペーン名"), max_length=100, unique=True)
+    started_on = models.DateField(_("開始日"))
+    deadline = models.DateField(_("期限"), null=True, blank=True)
+    is_active = models.BooleanField(_("実施中"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        verbose_name = _("キャンペーン")
+        verbose_name_plural = _("キャンペーン")
+
+    def __str__(self):
+        return self.name
+
+
+class Status(models.TextChoices):
+    NOT_NOTIFIED = "未案内", _("未案内")
+    NOTIFIED = "案内済", _("案内済")
+    DONE = "完了", _("完了")
+    EXCLUDED = "対象外", _("対象外")
+
+
+class Source(models.TextChoices):
+    PHONE = "電話", _("電話")
+    FAX = "FAX", _("FAX")
+    SELF_REPORT = "本人報告", _("本人報告リンク")
+    OFFICE_CHECK = "営業所確認", _("営業所確認")
+    IMPORT = "取込", _("取込")
+    NOTICE = "案内送付", _("案内送付")
+
+
+class AccountStatus(models.Model):
+    """The state of one account in one campaign. ``address`` empty = the member's primary account."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="statuses")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="account_statuses")
+    address = models.ForeignKey(
+        AdditionalMailAddress, null=True, blank=True, on_delete=models.CASCADE, related_name="statuses"
+    )
+    status = models.CharField(_("状態"), max_length=10, choices=Status.choices, default=Status.NOT_NOTIFIED)
+    status_on = models.DateField(_("日付"), null=True, blank=True)
+    source = models.CharField(_("確認方法"), max_length=10, choices=Source.choices, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(_("メモ"), max_length=500, blank=True)
+    last_notified_at = models.DateTimeField(_("最終案内日時"), null=True, blank=True)
+    # Optimistic concurrency: an update names the version it saw; a stale one is refused, not applied.
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("アカウント別状況")
+        verbose_name_plural = _("アカウント別状況")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "member"], condition=Q(address__isnull=True), name="one_primary_status"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "address"], condition=Q(address__isnull=False), name="one_address_status"
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "status"])]
+
+    def __str__(self):
+        return f"{self.account_label}: {self.status}"
+
+    @property
+    def account_label(self) -> str:
+        return f"追加メールアドレス{self.address.slot}" if self.address_id else "メインアカウント"
+
+    @property
+    def audit_member(self):
+        return self.member
+
+
+class StatusChange(models.Model):
+    """History: every change, including ones refused as stale, is kept."""
+
+    account_status = models.ForeignKey(AccountStatus, on_delete=models.CASCADE, related_name="changes")
+    from_status = models.CharField(max_length=10, choices=Status.choices)
+    to_status = models.CharField(max_length=10, choices=Status.choices)
+    status_on = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    applied = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
