@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from efnet.auth_views import AUTH_AT
 from efnet.models import Role, User
 from members.models import SalesOffice
+from tests.browser import _chromium, browser_page  # noqa: F401  (fixtures for browser tests)
 from tests.factories import AddressFactory, MemberFactory
 
 STAFF_PASSWORD = "staff-pass-for-tests"
