@@ -29,6 +29,12 @@ def _aad(instance: models.Model, field: EncryptedTextField) -> str:
 
 
 class EncryptedAttribute(DeferredAttribute):
+    """A data descriptor (it has __set__), so reads always pass through __get__ even when the instance
+    dict holds the value; a plain DeferredAttribute would hand out the ciphertext unseen."""
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
     def __get__(self, instance, cls=None):
         value = super().__get__(instance, cls)
         if instance is None or not isinstance(value, Sealed):

@@ -4,6 +4,7 @@ digits, opens the member, and reveals a password after re-entering the login pas
 import pytest
 
 from efnet.models import AuditEvent
+from members.models import Member
 from tests.browser import browser_login
 from tests.conftest import STAFF_PASSWORD
 
@@ -31,7 +32,9 @@ def test_clerk_finds_member_by_fullwidth_number_and_reveals_password(world, brow
     page.locator("#secret-primary").get_by_role("button", name="確認して表示").click()
     revealed = page.get_by_test_id("revealed")
     revealed.wait_for()
-    assert revealed.inner_text() == member.biglobe_password
+    shown = revealed.inner_text()
+    assert shown == Member.objects.get(pk=member.pk).biglobe_password
+    assert not shown.startswith("v1:")  # the plaintext, not the stored ciphertext
     assert session_store is not None
     event = AuditEvent.objects.get(action="member.password.revealed")
     assert event.actor == world.clerk_a
