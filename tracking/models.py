@@ -107,3 +107,37 @@ class StatusChange(models.Model):
 
     def __str__(self):
         return f"{self.from_status} → {self.to_status}"
+
+
+class SelfReportUse(models.Model):
+    """A self-report link that has been submitted once. The link's nonce is its identity: a second submit
+    (or a second visit after submitting) finds this row and is told the link was already used."""
+
+    nonce = models.CharField(max_length=32, unique=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    used_at = models.DateTimeField(auto_now_add=True)
+    accounts_reported = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("本人報告リンクの使用記録")
+        verbose_name_plural = _("本人報告リンクの使用記録")
+
+    def __str__(self):
+        return f"{self.member_id}/{self.campaign_id} {self.used_at:%Y-%m-%d %H:%M}"
+
+
+class SelfReportHit(models.Model):
+    """One request to the public self-report page, counted for rate limiting.
+
+    Kept in the database (not in process memory or a per-process cache) so every web process sees the same
+    counts; rows older than the longest window are pruned as new ones arrive."""
+
+    bucket = models.CharField(max_length=80)  # "link:<nonce>" or "ip:<address>"
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket", "at"])]
+
+    def __str__(self):
+        return f"{self.bucket} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import Q
+
 from tracking.models import AccountStatus, Campaign, Status
 
 
@@ -20,3 +22,31 @@ def password_changed_on(*, member, address=None) -> date | None:
         .first()
     )
     return row
+
+
+def active_accounts_q() -> Q:
+    """Rows of accounts that count: the primary account, or an additional address that is active."""
+    return Q(address__isnull=True) | Q(address__is_active=True)
+
+
+OPEN_STATUSES = (Status.NOT_NOTIFIED, Status.NOTIFIED)
+
+
+def pending_accounts(*, member, campaign) -> list[AccountStatus]:
+    """The member's accounts still to change in ``campaign`` (not 完了/対象外): primary first, then by slot."""
+    rows = (
+        AccountStatus.objects.filter(member=member, campaign=campaign, status__in=OPEN_STATUSES)
+        .filter(active_accounts_q())
+        .select_related("address")
+    )
+    return sorted(rows, key=lambda r: (r.address_id is not None, r.address.slot if r.address_id else 0))
+
+
+def member_accounts(*, member, campaign) -> list[AccountStatus]:
+    """All of the member's active accounts in ``campaign``, primary first, then by slot."""
+    rows = (
+        AccountStatus.objects.filter(member=member, campaign=campaign)
+        .filter(active_accounts_q())
+        .select_related("address", "recorded_by")
+    )
+    return sorted(rows, key=lambda r: (r.address_id is not None, r.address.slot if r.address_id else 0))

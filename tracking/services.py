@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from efnet import audit
-from tracking.models import AccountStatus, Campaign, Status, StatusChange
+from tracking.models import AccountStatus, Campaign, Source, Status, StatusChange
 
 
 @transaction.atomic
@@ -111,3 +111,108 @@ def status_record(
         },
     )
     return account_status
+
+
+@transaction.atomic
+def accounts_mark_notified(*, member, campaign, actor=None, at: datetime) -> int:
+    """A notice reached ``member``: their 未案内 accounts become 案内済 (source 案内送付), and every account
+    still open (not 完了/対象外) gets ``last_notified_at = at``. Returns how many statuses changed."""
+    from tracking.selectors import OPEN_STATUSES, active_accounts_q
+
+    open_rows = list(
+        AccountStatus.objects.select_for_update()
+        .filter(member=member, campaign=campaign, status__in=OPEN_STATUSES)
+        .filter(active_accounts_q())
+        .select_related("address")
+    )
+    if not open_rows:
+        return 0
+    on = timezone.localdate(at) if timezone.is_aware(at) else at.date()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    to_move = [r for r in open_rows if r.status == Status.NOT_NOTIFIED]
+    StatusChange.objects.bulk_create(
+        [
+            StatusChange(
+                account_status=r,
+                from_status=r.status,
+                to_status=Status.NOTIFIED,
+                status_on=on,
+                source=Source.NOTICE,
+                recorded_by=user,
+            )
+            for r in to_move
+        ]
+    )
+    changed = AccountStatus.objects.filter(pk__in=[r.pk for r in to_move]).update(
+        status=Status.NOTIFIED,
+        status_on=on,
+        source=Source.NOTICE,
+        recorded_by=user,
+        note="",
+        version=F("version") + 1,
+        last_notified_at=at,
+        updated_at=timezone.now(),
+    )
+    AccountStatus.objects.filter(pk__in=[r.pk for r in open_rows if r.status != Status.NOT_NOTIFIED]).update(
+        last_notified_at=at, updated_at=timezone.now()
+    )
+    audit.record(
+        "tracking.accounts.notified",
+        actor=actor,
+        target=campaign,
+        member=member,
+        details={
+            "campaign": campaign.name,
+            "moved_to_notified": changed,
+            "open_accounts": len(open_rows),
+            "at": at.isoformat(),
+        },
+    )
+    return changed
+
+
+class LinkAlreadyUsedError(Exception):
+    """The self-report link was submitted before; nothing was recorded this time."""
+
+
+@transaction.atomic
+def self_report_submit(*, member, campaign, nonce: str, account_ids: list[int]) -> int:
+    """A member ticked the accounts they changed on their self-report link: record 完了 (source 本人報告).
+
+    Only the member's own open accounts in that campaign are touched; anything else in ``account_ids`` is
+    ignored. The link is consumed (SelfReportUse), so a second submit raises LinkAlreadyUsedError.
+    """
+    from django.db import IntegrityError
+
+    from tracking.models import SelfReportUse
+    from tracking.selectors import OPEN_STATUSES, active_accounts_q
+
+    try:
+        with transaction.atomic():
+            use = SelfReportUse.objects.create(nonce=nonce, campaign=campaign, member=member)
+    except IntegrityError:
+        raise LinkAlreadyUsedError from None
+    rows = list(
+        AccountStatus.objects.select_for_update()
+        .filter(member=member, campaign=campaign, status__in=OPEN_STATUSES, pk__in=account_ids)
+        .filter(active_accounts_q())
+        .select_related("address", "member")
+    )
+    for row in rows:
+        status_record(
+            account_status=row,
+            status=Status.DONE,
+            actor=None,
+            source=Source.SELF_REPORT,
+            note="本人報告リンクから",
+            expected_version=row.version,
+        )
+    use.accounts_reported = len(rows)
+    use.save(update_fields=["accounts_reported"])
+    audit.record(
+        "tracking.selfreport.submitted",
+        target=campaign,
+        member=member,
+        details={"campaign": campaign.name, "accounts": [r.account_label for r in rows]},
+    )
+    return len(rows)
