@@ -1,0 +1,237 @@
+"""PDF rendering (WeasyPrint) shared by member cards, address lists and the notices' FAX/print bundle.
+
+Three rules hold for every PDF the portal makes:
+
+- Nothing is fetched from outside: the URL fetcher serves the app's own static files (and inline ``data:``
+  URIs, which are part of the document, not a fetch) and raises on anything else.
+- Japanese text is drawn with the fonts of the Debian packages (IPAexGothic from fonts-ipaexfont, Noto Sans
+  CJK JP from fonts-noto-cjk as fallback), embedded as subsets.
+- A character no installed font can draw is refused before rendering (``check_printable``), so a card never
+  carries a blank box where a name should be.
+
+Speed: a fresh ``FontConfiguration`` per document makes WeasyPrint reload fontconfig's font set and copy each
+CJK font file (several MB) again, which is most of the ~250 ms a plain render of a one-page card takes. One
+``FontConfiguration`` is shared per process instead (pango's font map is not thread-safe, hence the lock), the
+base stylesheet is parsed once, and a batch is rendered as one document per chunk so the font subset is built
+once per chunk rather than once per card.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import subprocess
+import threading
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.exceptions import ValidationError
+
+# Relative URLs in PDF templates resolve against this origin; ".invalid" can never resolve on a network.
+BASE_URL = "https://efnet-pdf.invalid/"
+# The families the PDFs name, in order of preference; check_printable accepts what any of them can draw.
+FONT_FAMILIES = ("IPAexGothic", "Noto Sans CJK JP", "DejaVu Sans Mono", "DejaVu Sans")
+
+VARIANT_NAME = re.compile(r"Bold|Oblique|Italic|Light|Condensed|Thin|Black|Medium", re.IGNORECASE)
+
+BASE_CSS = """
+@page { size: A4; margin: 16mm 18mm; }
+html { color: #000; background: #fff; }
+body { font-family: "IPAexGothic", "Noto Sans CJK JP", sans-serif; font-size: 11pt; line-height: 1.5;
+       font-weight: normal; }
+h1, h2, h3, strong, b, th { font-weight: normal; }
+.mono, .password { font-family: "DejaVu Sans Mono", monospace; }
+"""
+
+
+class PdfResourceRefused(Exception):
+    """A PDF template asked for something other than the app's own static files."""
+
+
+class UnprintableCharacterError(ValidationError):
+    """A value holds a character that no installed font can draw."""
+
+    def __init__(self, field: str, char: str):
+        self.field = field
+        self.char = char
+        name = unicodedata.name(char, "")
+        label = f"「{char}」(U+{ord(char):04X}{' ' + name if name else ''})"
+        super().__init__(
+            f"{field}に印字できない文字 {label} が含まれています。別の文字に置き換えるか、事務局に連絡してください。",
+            code="unprintable",
+            params={"field": field, "char": char},
+        )
+
+
+# --- URL fetcher ------------------------------------------------------------------------------------------
+
+
+def _static_prefix() -> str:
+    prefix = urlsplit(settings.STATIC_URL).path
+    return "/" + prefix.strip("/") + "/"
+
+
+def _static_file(url: str) -> Path:
+    parts = urlsplit(url)
+    base = urlsplit(BASE_URL)
+    prefix = _static_prefix()
+    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not parts.path.startswith(prefix):
+        raise PdfResourceRefused(f"PDF rendering refused to fetch {url!r}: only the app's static files")
+    relative = unquote(parts.path[len(prefix) :])
+    if not relative or ".." in Path(relative).parts:
+        raise PdfResourceRefused(f"PDF rendering refused to fetch {url!r}")
+    found = finders.find(relative)
+    if not found and settings.STATIC_ROOT:
+        candidate = Path(settings.STATIC_ROOT) / relative
+        found = str(candidate) if candidate.is_file() else None
+    if not found:
+        raise PdfResourceRefused(f"static file not found: {relative!r}")
+    return Path(found)
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticOnlyFetcher(URLFetcher):
+        """Serves the app's static files; anything else stops the rendering (fail_on_errors)."""
+
+        def __init__(self):
+            super().__init__(fail_on_errors=True, allow_redirects=False, allowed_protocols=("https", "data"))
+
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            path = _static_file(url)
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+
+    return StaticOnlyFetcher
+
+
+# --- shared WeasyPrint state -------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_state: dict = {}
+
+
+def _shared():
+    """The per-process FontConfiguration and parsed base stylesheet (built on first use)."""
+    if not _state:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        font_config = FontConfiguration()
+        _state["font_config"] = font_config
+        _state["base_css"] = CSS(string=BASE_CSS, font_config=font_config)
+        _state["fetcher"] = _fetcher_class()()
+    return _state
+
+
+def render_pdf(html: str, *, base_css: bool = True) -> bytes:
+    """Render ``html`` (a complete document) to PDF bytes.
+
+    Relative URLs resolve to the app's static files (``{% static %}`` works); any other URL raises
+    PdfResourceRefused. ``base_css`` adds A4 pages, black on white and the Japanese font stack.
+    """
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    with _lock:
+        state = _shared()
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=state["fetcher"])
+        try:
+            return document.write_pdf(
+                stylesheets=[state["base_css"]] if base_css else None,
+                font_config=state["font_config"],
+            )
+        except FatalURLFetchingError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, PdfResourceRefused):
+                raise PdfResourceRefused(str(cause)) from None
+            raise PdfResourceRefused(str(exc)) from None
+
+
+def render_pdf_plain(html: str) -> bytes:
+    """Plain WeasyPrint on the same HTML (fresh font configuration, default settings): the benchmark's
+    baseline. Same fetcher, so it is as safe; not used for real documents."""
+    from weasyprint import CSS, HTML
+
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=_fetcher_class()()).write_pdf(
+        stylesheets=[CSS(string=BASE_CSS)]
+    )
+
+
+# --- printable characters ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def font_files() -> tuple[tuple[str, int], ...]:
+    """(file, face index) of each installed face of FONT_FAMILIES, as fontconfig finds them."""
+    found: list[tuple[str, int]] = []
+    for family in FONT_FAMILIES:
+        try:
+            listing = subprocess.run(
+                ["fc-list", "--format", "%{file}|%{index}\n", f":family={family}"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        faces = []
+        for line in sorted(set(listing.splitlines())):
+            path, _, index = line.rpartition("|")
+            if path:
+                faces.append((str(Path(path).resolve()), int(index or 0)))
+        # Bold and oblique faces cover the same characters as the regular one: reading them would only cost
+        # time. Keep the upright regular faces when there are any.
+        regular = [f for f in faces if not VARIANT_NAME.search(Path(f[0]).name)]
+        for face in regular or faces:
+            if face not in found:
+                found.append(face)
+    return tuple(found)
+
+
+@lru_cache(maxsize=1)
+def printable_codepoints() -> frozenset[int]:
+    """Every code point some installed PDF font maps to a glyph (fontTools cmaps, read once per process)."""
+    from fontTools.ttLib import TTFont
+
+    points: set[int] = set()
+    seen_files: set[str] = set()
+    for path, index in font_files():
+        # Faces of one collection share their cmap closely enough; read the first face of each file.
+        if path in seen_files:
+            continue
+        seen_files.add(path)
+        try:
+            font = TTFont(path, fontNumber=index, lazy=True)
+            points.update(font.getBestCmap() or {})
+            font.close()
+        except Exception:  # noqa: S112 - an unreadable font file simply draws nothing
+            continue
+    return frozenset(points)
+
+
+def _ignorable(char: str) -> bool:
+    # Layout characters (line breaks, tabs, spaces) and format controls draw nothing by design.
+    return char in "\n\r\t" or unicodedata.category(char) in ("Zs", "Cf", "Cc")
+
+
+def check_printable(fields: dict[str, str]) -> None:
+    """Raise UnprintableCharacterError for the first character of a value that no installed font can draw.
+
+    ``fields`` maps a Japanese field label (as the error names it) to the text that will be printed.
+    """
+    points = printable_codepoints()
+    if not points:
+        raise ValidationError("PDF用の日本語フォントが見つかりません（fonts-ipaexfont / fonts-noto-cjk）。")
+    for field, value in fields.items():
+        for char in str(value or ""):
+            if ord(char) not in points and not _ignorable(char):
+                raise UnprintableCharacterError(field, char)
