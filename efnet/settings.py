@@ -230,3 +230,36 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- notices ---
+# The site's origin, for links in notices (the member self-report link).
+NOTICES_BASE_URL = env.str("EFNET_BASE_URL", default="http://127.0.0.1:8000")
+NOTICES_MESSAGE_ID_DOMAIN = env.str("NOTICES_MESSAGE_ID_DOMAIN", default="efnet.example.jp")
+# Messages a second per worker process (0: no limit), and deliveries per task (one SMTP connection each).
+NOTICES_RATE_PER_SECOND = env.float("NOTICES_RATE_PER_SECOND", default=20.0)
+NOTICES_BATCH_SIZE = env.int("NOTICES_BATCH_SIZE", default=50)
+# Transient SMTP failures (4xx, dropped connections) retry with backoff: base * 2^(attempt-1) seconds.
+NOTICES_MAX_ATTEMPTS = env.int("NOTICES_MAX_ATTEMPTS", default=5)
+NOTICES_RETRY_BASE_SECONDS = env.int("NOTICES_RETRY_BASE_SECONDS", default=60)
+# A delivery in "sending" longer than this belongs to a dead worker: it becomes "unknown" (never re-sent).
+NOTICES_SENDING_TIMEOUT_SECONDS = env.int("NOTICES_SENDING_TIMEOUT_SECONDS", default=600)
+# The periodic re-dispatch re-queues rows whose last dispatch is older than this (a lost Redis queue).
+NOTICES_REDISPATCH_AFTER_SECONDS = env.int("NOTICES_REDISPATCH_AFTER_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["notices-redispatch"] = {"task": "notices.redispatch", "schedule": 60.0}
+
+# --- documents (member cards, address lists, batch reissue) ---
+# A batch PDF waiting for download is deleted after this many hours, or at its first download.
+DOCUMENTS_BATCH_EXPIRY_HOURS = env.int("DOCUMENTS_BATCH_EXPIRY_HOURS", default=24)
+DOCUMENTS_BATCH_DELETE_AFTER_DOWNLOAD = env.bool("DOCUMENTS_BATCH_DELETE_AFTER_DOWNLOAD", default=True)
+# Cards rendered per WeasyPrint document: bigger is faster per card, smaller keeps memory flatter.
+DOCUMENTS_BATCH_CHUNK_SIZE = env.int("DOCUMENTS_BATCH_CHUNK_SIZE", default=50)
+# Batches with more cards than this are delivered as a ZIP of chunk PDFs instead of one combined PDF.
+DOCUMENTS_BATCH_ZIP_THRESHOLD = env.int("DOCUMENTS_BATCH_ZIP_THRESHOLD", default=500)
+DOCUMENTS_BATCH_MAX_CARDS = env.int("DOCUMENTS_BATCH_MAX_CARDS", default=5000)
+CELERY_BEAT_SCHEDULE["documents-purge-expired-batches"] = {
+    "task": "documents.tasks.purge_expired_batches",
+    "schedule": 15 * 60,
+}
+# WeasyPrint logs every rendering step at INFO.
+LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
+LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}

@@ -1,0 +1,75 @@
+"""One member's notice as an email (text and HTML) and the headers that make each message traceable."""
+
+from __future__ import annotations
+
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from members.models import Member
+from notices import rendering
+from notices.models import Notice
+from notices.selectors import member_context
+
+ISSUER = ["株式会社エッサム", "EF ネット事務局"]
+
+
+def subject_for(notice: Notice) -> str:
+    return f"{notice.edition_label}{notice.title}"
+
+
+def render_for(*, notice: Notice, member: Member, phone_table: str | None = None) -> dict:
+    """Everything the email, the preview and the print page show for one member."""
+    context = member_context(notice=notice, member=member, phone_table=phone_table)
+    body = rendering.render(notice.body, context)
+    return {
+        "notice": notice,
+        "member": member,
+        "subject": subject_for(notice),
+        "date_line": notice.date_line,
+        "issuer": ISSUER,
+        "body": body,
+        "paragraphs": [p for p in body.split("\n\n") if p.strip()],
+        "complete": context["完了"],
+        "self_report_url": context["本人報告URL"],
+    }
+
+
+def message_domain() -> str:
+    return settings.NOTICES_MESSAGE_ID_DOMAIN
+
+
+def new_message_id() -> str:
+    return make_msgid(domain=message_domain())
+
+
+def build_message(
+    *,
+    notice: Notice,
+    member: Member,
+    to: str,
+    message_id: str,
+    delivery_id: int | None = None,
+    connection=None,
+    phone_table: str | None = None,
+) -> EmailMultiAlternatives:
+    parts = render_for(notice=notice, member=member, phone_table=phone_table)
+    text = render_to_string("emails/notice-body-text.txt", parts)
+    html = render_to_string("emails/notice-body-html.html", parts)
+    headers = {"Message-ID": message_id}
+    if delivery_id is not None:
+        # Lets the mail log (and the tests' SMTP server) tie a message to its delivery row.
+        headers["X-EFnet-Delivery"] = str(delivery_id)
+    message = EmailMultiAlternatives(
+        subject=parts["subject"],
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        reply_to=[settings.EFNET_REPLY_TO],
+        headers=headers,
+        connection=connection,
+    )
+    message.attach_alternative(html, "text/html")
+    return message

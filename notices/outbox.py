@@ -1,0 +1,283 @@
+"""The outbox: the database rows are the truth, the Celery queue only says "look at these ids".
+
+A delivery is sent at most once because a worker must win a conditional UPDATE (queued → sending, committed
+before the SMTP conversation starts) to send it. A worker that dies after winning leaves the row in
+``sending``; ``reap_stale`` turns such rows into ``unknown`` for an admin to decide. Nothing here re-sends a
+row that may have gone out.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from efnet import audit
+from notices.emails import build_message, new_message_id
+from notices.models import Channel, Delivery, Notice
+from notices.selectors import office_phone_table
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_ERROR = "送信中に処理が中断しました。届いたかどうかは不明です。"
+
+
+class Pacer:
+    """The rate limit: at most ``per_second`` messages a second from this worker process (0: no limit)."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next_at = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if now < self.next_at:
+            time.sleep(self.next_at - now)
+        self.next_at = max(now, self.next_at) + self.interval
+
+
+def _text(reply) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def classify(exc: BaseException) -> tuple[bool, str]:
+    """(permanent?, error text). 5xx replies and malformed addresses are permanent; 4xx replies, dropped
+    connections and network errors are transient."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = list(exc.recipients.values())
+        text = "; ".join(f"{code} {_text(msg)}" for code, msg in replies)
+        return all(code >= 500 for code, _ in replies), text
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500, f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, ValueError):  # Django refuses an address it cannot encode
+        return True, f"宛先が不正です: {exc}"
+    return False, f"{type(exc).__name__}: {exc}"
+
+
+def backoff_seconds(attempts: int) -> int:
+    return min(settings.NOTICES_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), 3600)
+
+
+def claim(delivery_id: int) -> str | None:
+    """Win the row (queued → sending) or return None. A single-table conditional UPDATE: of two workers,
+    the database lets exactly one change the row; the other sees it no longer queued."""
+    now = timezone.now()
+    message_id = new_message_id()
+    won = (
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED, channel=Channel.EMAIL)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, message_id=message_id)
+    )
+    return message_id if won else None
+
+
+@transaction.atomic
+def mark_sent(delivery: Delivery) -> None:
+    now = timezone.now()
+    # A row the reaper already called unknown (a very slow send) is now known: it was sent.
+    done = Delivery.objects.filter(
+        pk=delivery.pk, status__in=[Delivery.Status.SENDING, Delivery.Status.UNKNOWN]
+    ).update(status=Delivery.Status.SENT, sent_at=now, last_error="")
+    if not done:
+        return
+    audit.record(
+        "notice.delivery.sent",
+        target=delivery,
+        member=delivery.member,
+        details={"notice": delivery.notice_id, "channel": "email", "message_id": delivery.message_id},
+    )
+    from tracking.services import accounts_mark_notified
+
+    accounts_mark_notified(member=delivery.member, campaign=delivery.notice.campaign, at=now)
+
+
+@transaction.atomic
+def mark_failed(delivery: Delivery, error: str) -> None:
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+        status=Delivery.Status.FAILED, last_error=error[:500]
+    )
+    audit.record(
+        "notice.delivery.failed",
+        target=delivery,
+        member=delivery.member,
+        details={"notice": delivery.notice_id, "error": error[:200]},
+    )
+
+
+def mark_retry(delivery: Delivery, error: str) -> int | None:
+    """A transient failure: back to the queue after a backoff, or failed after too many attempts.
+    Returns the backoff in seconds when it will be retried."""
+    attempts = Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True).first() or 0
+    if attempts >= settings.NOTICES_MAX_ATTEMPTS:
+        mark_failed(delivery, f"{attempts}回失敗: {error}")
+        return None
+    wait = backoff_seconds(attempts)
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+        status=Delivery.Status.QUEUED,
+        next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        last_error=error[:500],
+    )
+    return wait
+
+
+class _NoticeGate:
+    """Is the notice still sending? Checked before each claim, at most once a second per notice, so a pause
+    or cancel stops a running batch promptly without a query per message."""
+
+    def __init__(self):
+        self.checked: dict[int, tuple[float, bool]] = {}
+
+    def open(self, notice_id: int) -> bool:
+        at, ok = self.checked.get(notice_id, (0.0, False))
+        if time.monotonic() - at > 1.0:
+            ok = Notice.objects.filter(pk=notice_id, state=Notice.State.SENDING).exists()
+            self.checked[notice_id] = (time.monotonic(), ok)
+        return ok
+
+
+def send_batch(delivery_ids: list[int]) -> dict:
+    """Send the given deliveries over one SMTP connection. Safe to run twice, or in two workers at once."""
+    stats = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
+    retries: list[tuple[int, int]] = []
+    pacer = Pacer(settings.NOTICES_RATE_PER_SECOND)
+    gate = _NoticeGate()
+    rows = {
+        d.pk: d
+        for d in Delivery.objects.filter(pk__in=delivery_ids).select_related("member__office", "notice__campaign")
+    }
+    phone_table = office_phone_table()
+    connection = None
+    try:
+        for delivery_id in delivery_ids:
+            delivery = rows.get(delivery_id)
+            if delivery is None or not gate.open(delivery.notice_id):
+                stats["skipped"] += 1
+                continue
+            pacer.wait()
+            message_id = claim(delivery_id)
+            if message_id is None:
+                stats["skipped"] += 1
+                continue
+            delivery.message_id = message_id
+            try:
+                if connection is None:
+                    connection = get_connection(fail_silently=False)
+                    connection.open()
+                message = build_message(
+                    notice=delivery.notice,
+                    member=delivery.member,
+                    to=delivery.member.email,
+                    message_id=message_id,
+                    delivery_id=delivery.pk,
+                    connection=connection,
+                    phone_table=phone_table,
+                )
+                message.send(fail_silently=False)
+            except (smtplib.SMTPException, OSError, ValueError) as exc:
+                permanent, error = classify(exc)
+                if permanent:
+                    mark_failed(delivery, error)
+                    stats["failed"] += 1
+                else:
+                    # The connection may be broken: drop it, the next message opens a fresh one.
+                    if connection is not None:
+                        connection.close()
+                        connection = None
+                    wait = mark_retry(delivery, error)
+                    if wait is None:
+                        stats["failed"] += 1
+                    else:
+                        retries.append((delivery_id, wait))
+                        stats["retry"] += 1
+                log.info("delivery %s not sent (%s)", delivery_id, "permanent" if permanent else "transient")
+                continue
+            mark_sent(delivery)
+            stats["sent"] += 1
+    finally:
+        if connection is not None:
+            connection.close()
+    _schedule_retries(retries)
+    for notice_id in {d.notice_id for d in rows.values()}:
+        from notices.services import notice_finish_if_done
+
+        notice_finish_if_done(notice_id=notice_id)
+    return stats
+
+
+def _schedule_retries(retries: list[tuple[int, int]]) -> None:
+    from notices.tasks import send_batch as send_batch_task
+
+    for delivery_id, wait in retries:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            continue  # eager mode cannot wait; the periodic re-dispatch picks the row up when it is due
+        send_batch_task.apply_async(kwargs={"delivery_ids": [delivery_id]}, countdown=wait)
+
+
+def dispatch(notice_id: int, *, only_stale: bool = False) -> int:
+    """Put the notice's due, queued email deliveries on the queue in batches; returns how many ids.
+
+    ``only_stale`` (the periodic run) skips rows put on the queue recently, so a long queue is not doubled
+    every minute; a lost queue (Redis flushed or restarted) is refilled once those rows go stale."""
+    if not Notice.objects.filter(pk=notice_id, state=Notice.State.SENDING).exists():
+        return 0
+    now = timezone.now()
+    qs = Delivery.objects.filter(notice_id=notice_id, status=Delivery.Status.QUEUED, channel=Channel.EMAIL).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    if only_stale:
+        cutoff = now - timedelta(seconds=settings.NOTICES_REDISPATCH_AFTER_SECONDS)
+        qs = qs.filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff))
+    ids = list(qs.order_by("id").values_list("id", flat=True))
+    if not ids:
+        from notices.services import notice_finish_if_done
+
+        notice_finish_if_done(notice_id=notice_id)
+        return 0
+    Delivery.objects.filter(pk__in=ids).update(dispatched_at=now)
+    from notices.tasks import send_batch as send_batch_task
+
+    size = max(settings.NOTICES_BATCH_SIZE, 1)
+    for start in range(0, len(ids), size):
+        send_batch_task.delay(delivery_ids=ids[start : start + size])
+    return len(ids)
+
+
+def reap_stale(*, older_than_seconds: int | None = None) -> int:
+    """Rows left in ``sending`` longer than the timeout belong to a worker that died: mark them unknown."""
+    seconds = settings.NOTICES_SENDING_TIMEOUT_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    reaped = 0
+    for delivery in Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lte=cutoff).select_related(
+        "member"
+    ):
+        with transaction.atomic():
+            done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+                status=Delivery.Status.UNKNOWN, last_error=UNKNOWN_ERROR
+            )
+            if done:
+                reaped += 1
+                audit.record(
+                    "notice.delivery.unknown",
+                    target=delivery,
+                    member=delivery.member,
+                    details={"notice": delivery.notice_id, "message_id": delivery.message_id},
+                )
+    return reaped
+
+
+def redispatch_all() -> int:
+    """The periodic task: reap stale rows, then refill the queue for every notice that is sending."""
+    reap_stale()
+    total = 0
+    for notice_id in Notice.objects.filter(state=Notice.State.SENDING).values_list("id", flat=True):
+        total += dispatch(notice_id, only_stale=True)
+    return total

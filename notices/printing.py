@@ -1,0 +1,38 @@
+"""The FAX/print bundle: for each member, their notice and a FAX-back reply form with a QR code of their
+self-report link, as one PDF (same fonts and fetch rules as the card PDFs: efnet.pdf)."""
+
+from __future__ import annotations
+
+import segno
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from efnet.pdf import check_printable, render_pdf
+from members.models import Member
+from notices.emails import render_for
+from notices.models import Notice
+from notices.selectors import office_phone_table
+from tracking.selectors import pending_accounts
+
+
+def _qr_svg(url: str) -> str:
+    # Inline SVG: part of the document, nothing to fetch.
+    return segno.make(url, error="m").svg_inline(scale=3, border=2)
+
+
+def member_pages(*, notice: Notice, member: Member, phone_table: str) -> dict:
+    parts = render_for(notice=notice, member=member, phone_table=phone_table)
+    pending = pending_accounts(member=member, campaign=notice.campaign)
+    accounts = [
+        {"label": row.account_label, "address": row.address.address if row.address_id else member.biglobe_user_id}
+        for row in pending
+    ]
+    check_printable({"登録者名": member.name, "本文": parts["body"], "件名": parts["subject"]})
+    return {**parts, "accounts": accounts, "qr": mark_safe(_qr_svg(parts["self_report_url"]))}  # noqa: S308
+
+
+def bundle_pdf(*, notice: Notice, members: list[Member]) -> bytes:
+    phone_table = office_phone_table()
+    pages = [member_pages(notice=notice, member=m, phone_table=phone_table) for m in members]
+    html = render_to_string("notices/print_bundle.html", {"notice": notice, "pages": pages})
+    return render_pdf(html)

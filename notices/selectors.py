@@ -1,0 +1,112 @@
+"""Reads for notices: the audience of a notice, one member's merge fields, progress counts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, QuerySet
+
+from mailaddresses.models import AdditionalMailAddress
+from members.models import Member, SalesOffice
+from notices.models import Channel, Delivery, Notice
+from tracking.models import AccountStatus
+from tracking.selectors import OPEN_STATUSES, active_accounts_q, pending_accounts
+from tracking.selfreport import self_report_url
+
+
+def audience(notice: Notice) -> QuerySet[Member]:
+    """The members ``notice``'s filters select (the notice may be unsaved: the edit page counts live)."""
+    qs = Member.objects.filter(is_active=True).select_related("office")
+    statuses = AccountStatus.objects.filter(member=OuterRef("pk"), campaign_id=notice.campaign_id).filter(
+        active_accounts_q()
+    )
+    has_open = Exists(statuses.filter(status__in=OPEN_STATUSES))
+    if notice.audience_status == Notice.AudienceStatus.PENDING:
+        qs = qs.filter(has_open)
+    elif notice.audience_status == Notice.AudienceStatus.COMPLETE:
+        qs = qs.filter(Exists(statuses)).exclude(has_open)
+    if notice.audience_office_id:
+        qs = qs.filter(office_id=notice.audience_office_id)
+    has_addresses = Exists(AdditionalMailAddress.objects.filter(member=OuterRef("pk"), is_active=True))
+    if notice.audience_addresses == Notice.AudienceAddresses.YES:
+        qs = qs.filter(has_addresses)
+    elif notice.audience_addresses == Notice.AudienceAddresses.NO:
+        qs = qs.exclude(has_addresses)
+    if notice.audience_edition and notice.audience_edition_rule != Notice.AudienceEdition.ANY:
+        received = Exists(
+            Delivery.objects.filter(
+                member=OuterRef("pk"),
+                notice__campaign_id=notice.campaign_id,
+                notice__edition=notice.audience_edition,
+                status=Delivery.Status.SENT,
+            )
+        )
+        wanted = notice.audience_edition_rule == Notice.AudienceEdition.RECEIVED
+        qs = qs.filter(received) if wanted else qs.exclude(received)
+    if notice.audience_channel == Notice.AudienceChannel.EMAIL:
+        qs = qs.exclude(email="")
+    elif notice.audience_channel == Notice.AudienceChannel.FAX:
+        qs = qs.filter(email="")
+    return qs.order_by("office__sort_order", "number")
+
+
+def channel_for(member: Member) -> str:
+    """Email when the member has an address, otherwise print (sent by FAX or post)."""
+    return Channel.EMAIL if member.email else Channel.PRINT
+
+
+def audience_summary(notice: Notice, *, sample_size: int = 10) -> dict:
+    qs = audience(notice)
+    total = qs.count()
+    by_email = qs.exclude(email="").count()
+    return {
+        "total": total,
+        "email": by_email,
+        "print": total - by_email,
+        "sample": list(qs[:sample_size]),
+    }
+
+
+def office_phone_table() -> str:
+    return "\n".join(f"{o.name}　TEL:{o.phone}" for o in SalesOffice.objects.order_by("sort_order", "id"))
+
+
+def account_line(row: AccountStatus, member: Member) -> str:
+    address = row.address.address if row.address_id else member.biglobe_user_id
+    return f"・{row.account_label}（{address}）"
+
+
+def member_context(*, notice: Notice, member: Member, phone_table: str | None = None) -> dict[str, str | bool]:
+    """The merge fields and conditions for one member: plain strings and booleans only (the sandbox)."""
+    pending = pending_accounts(member=member, campaign=notice.campaign)
+    has_accounts = bool(pending) or AccountStatus.objects.filter(member=member, campaign=notice.campaign).exists()
+    complete = has_accounts and not pending
+    link = self_report_url(member=member, campaign=notice.campaign, base_url=settings.NOTICES_BASE_URL)
+    return {
+        "会社名": member.name,
+        "会員番号": member.number,
+        "営業所名": member.office.name,
+        "営業所電話": member.office.phone,
+        "未完了アカウント": "\n".join(account_line(r, member) for r in pending),
+        "本人報告URL": link,
+        "営業所電話一覧": phone_table if phone_table is not None else office_phone_table(),
+        "日付": notice.date_line,
+        "第N報": notice.edition_label,
+        "完了": complete,
+        "未完了": not complete,
+        "追加メールアドレスあり": member.additional_addresses.filter(is_active=True).exists(),
+    }
+
+
+def progress(notice: Notice) -> dict:
+    counts = {s: 0 for s in Delivery.Status.values}
+    for row in notice.deliveries.values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    total = sum(counts.values())
+    done = counts["sent"] + counts["failed"] + counts["unknown"] + counts["cancelled"]
+    return {
+        "counts": counts,
+        "total": total,
+        "done": done,
+        "percent": int(100 * counts["sent"] / total) if total else 0,
+        "finished": total > 0 and done == total,
+    }

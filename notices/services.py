@@ -1,0 +1,252 @@
+"""Writes to notices: editing, approval (which freezes the audience), sending controls and admin decisions.
+
+The sending itself (claiming and sending deliveries) is in notices.outbox; this module decides what may be
+sent, and queues the work after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from efnet import audit
+from notices import rendering
+from notices.models import Channel, Delivery, Notice, NoticeTemplate
+from notices.selectors import audience, channel_for
+
+EDITABLE_FIELDS = [
+    "campaign",
+    "edition",
+    "title",
+    "date",
+    "date_style",
+    "body",
+    "audience_status",
+    "audience_office",
+    "audience_addresses",
+    "audience_edition",
+    "audience_edition_rule",
+    "audience_channel",
+]
+
+
+def _check_body(body: str) -> None:
+    try:
+        rendering.parse(body)
+    except rendering.NoticeTemplateError as e:
+        raise ValidationError({"body": str(e)})
+
+
+def _dispatch_on_commit(notice_id: int) -> None:
+    from notices.tasks import dispatch_notice
+
+    transaction.on_commit(lambda: dispatch_notice.delay(notice_id))
+
+
+@transaction.atomic
+def notice_create(*, actor, **fields) -> Notice:
+    notice = Notice(author=actor, **{k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
+    _check_body(notice.body)
+    notice.full_clean()
+    notice.save()
+    audit.record("notice.created", actor=actor, target=notice, details={"title": notice.title})
+    return notice
+
+
+@transaction.atomic
+def notice_copy_template(*, template: NoticeTemplate, campaign, actor, edition: int = 2) -> Notice:
+    """A draft from a built-in template (the seed's 第2報), dated today, for the pending members."""
+    return notice_create(
+        actor=actor,
+        campaign=campaign,
+        edition=edition,
+        title=template.title,
+        date=timezone.localdate(),
+        body=template.body,
+    )
+
+
+@transaction.atomic
+def notice_update(*, notice: Notice, actor, **fields) -> Notice:
+    """Edit a draft or an approved notice. An approved one returns to draft: its approval covered the old
+    text and audience, so it is withdrawn and the frozen deliveries are dropped (none was sent yet)."""
+    notice = Notice.objects.select_for_update().get(pk=notice.pk)
+    if not notice.is_editable:
+        raise ValidationError("送信を始めた案内は編集できません。")
+    for key, value in fields.items():
+        if key in EDITABLE_FIELDS:
+            setattr(notice, key, value)
+    _check_body(notice.body)
+    notice.full_clean()
+    was_approved = notice.state == Notice.State.APPROVED
+    if was_approved:
+        notice.state = Notice.State.DRAFT
+        notice.approved_by = None
+        notice.approved_at = None
+        notice.deliveries.filter(status=Delivery.Status.QUEUED).delete()
+    notice.save()
+    audit.record("notice.updated", actor=actor, target=notice, details={"approval_withdrawn": was_approved})
+    return notice
+
+
+@transaction.atomic
+def notice_approve(*, notice: Notice, actor) -> int:
+    """A second admin approves: the audience is frozen now, one Delivery per member and channel.
+    Returns the number of deliveries."""
+    notice = Notice.objects.select_for_update().get(pk=notice.pk)
+    if notice.author_id == actor.pk:
+        raise PermissionDenied("作成者本人は承認できません。別の管理者が承認してください。")
+    if notice.state != Notice.State.DRAFT:
+        raise ValidationError("下書きの案内だけを承認できます。")
+    _check_body(notice.body)
+    members = list(audience(notice))
+    if not members:
+        raise ValidationError("対象の会員がいません。")
+    Delivery.objects.bulk_create(
+        [Delivery(notice=notice, member=m, channel=channel_for(m)) for m in members],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    notice.state = Notice.State.APPROVED
+    notice.approved_by = actor
+    notice.approved_at = timezone.now()
+    notice.save(update_fields=["state", "approved_by", "approved_at", "updated_at"])
+    count = notice.deliveries.count()
+    audit.record("notice.approved", actor=actor, target=notice, details={"deliveries": count})
+    return count
+
+
+@transaction.atomic
+def notice_send(*, notice: Notice, actor) -> bool:
+    """Start sending. The state moves approved → sending by one conditional update, so a double-clicked
+    button (or two admins at once) starts it once; returns False for the second click."""
+    started = Notice.objects.filter(pk=notice.pk, state=Notice.State.APPROVED).update(
+        state=Notice.State.SENDING, send_started_at=timezone.now(), updated_at=timezone.now()
+    )
+    if started:
+        audit.record("notice.sending.started", actor=actor, target=notice)
+        _dispatch_on_commit(notice.pk)
+    return bool(started)
+
+
+@transaction.atomic
+def notice_pause(*, notice: Notice, actor) -> bool:
+    """Workers stop claiming (the claim checks the notice's state); rows already in flight finish."""
+    done = Notice.objects.filter(pk=notice.pk, state=Notice.State.SENDING).update(
+        state=Notice.State.PAUSED, updated_at=timezone.now()
+    )
+    if done:
+        audit.record("notice.sending.paused", actor=actor, target=notice)
+    return bool(done)
+
+
+@transaction.atomic
+def notice_resume(*, notice: Notice, actor) -> bool:
+    done = Notice.objects.filter(pk=notice.pk, state=Notice.State.PAUSED).update(
+        state=Notice.State.SENDING, updated_at=timezone.now()
+    )
+    if done:
+        audit.record("notice.sending.resumed", actor=actor, target=notice)
+        _dispatch_on_commit(notice.pk)
+    return bool(done)
+
+
+@transaction.atomic
+def notice_cancel(*, notice: Notice, actor) -> int:
+    """Stop for good: every delivery still queued is cancelled. Returns how many."""
+    done = Notice.objects.filter(
+        pk=notice.pk, state__in=[Notice.State.APPROVED, Notice.State.SENDING, Notice.State.PAUSED]
+    ).update(state=Notice.State.CANCELLED, updated_at=timezone.now())
+    if not done:
+        raise ValidationError("この案内は中止できません。")
+    cancelled = notice.deliveries.filter(status=Delivery.Status.QUEUED).update(status=Delivery.Status.CANCELLED)
+    audit.record("notice.cancelled", actor=actor, target=notice, details={"cancelled_deliveries": cancelled})
+    return cancelled
+
+
+@transaction.atomic
+def delivery_retry(*, delivery: Delivery, actor) -> bool:
+    """An admin retries a failed delivery (e.g. after correcting the address): back to the queue."""
+    done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
+        status=Delivery.Status.QUEUED, attempts=0, next_attempt_at=None, dispatched_at=None
+    )
+    if done:
+        audit.record("notice.delivery.retried", actor=actor, target=delivery, member=delivery.member)
+        if delivery.notice.state == Notice.State.SENT:
+            Notice.objects.filter(pk=delivery.notice_id).update(state=Notice.State.SENDING)
+        _dispatch_on_commit(delivery.notice_id)
+    return bool(done)
+
+
+@transaction.atomic
+def delivery_resolve_unknown(*, delivery: Delivery, actor, decision: str) -> bool:
+    """An admin decides about a delivery whose worker died mid-send: ``resend`` queues it again (the member
+    may get it twice: the admin chose that), ``sent`` records it as sent (e.g. the mail log shows it)."""
+    if decision not in ("resend", "sent"):
+        raise ValidationError("判断を選んでください。")
+    now = timezone.now()
+    if decision == "resend":
+        done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.UNKNOWN).update(
+            status=Delivery.Status.QUEUED, next_attempt_at=None, dispatched_at=None, claimed_at=None
+        )
+    else:
+        done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.UNKNOWN).update(
+            status=Delivery.Status.SENT, sent_at=now
+        )
+    if not done:
+        return False
+    audit.record(
+        "notice.delivery.unknown_resolved",
+        actor=actor,
+        target=delivery,
+        member=delivery.member,
+        details={"decision": decision, "message_id": delivery.message_id},
+    )
+    if decision == "resend":
+        if delivery.notice.state == Notice.State.SENT:
+            Notice.objects.filter(pk=delivery.notice_id).update(state=Notice.State.SENDING)
+        _dispatch_on_commit(delivery.notice_id)
+    else:
+        _mark_member_notified(delivery, at=now, actor=actor)
+    return True
+
+
+def _mark_member_notified(delivery: Delivery, *, at, actor=None) -> None:
+    from tracking.services import accounts_mark_notified
+
+    accounts_mark_notified(member=delivery.member, campaign=delivery.notice.campaign, actor=actor, at=at)
+
+
+@transaction.atomic
+def notice_mark_printed(*, notice: Notice, actor) -> int:
+    """The FAX/print bundle went out (the fax server sent it, or it was posted): its deliveries are sent."""
+    if notice.state not in (Notice.State.SENDING, Notice.State.SENT, Notice.State.PAUSED):
+        raise ValidationError("送信を開始してから記録してください。")
+    now = timezone.now()
+    rows = list(
+        Delivery.objects.select_for_update()
+        .filter(notice=notice, channel=Channel.PRINT, status=Delivery.Status.QUEUED)
+        .select_related("member", "notice__campaign")
+    )
+    Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(status=Delivery.Status.SENT, sent_at=now)
+    for d in rows:
+        audit.record("notice.delivery.sent", actor=actor, target=d, member=d.member, details={"channel": "print"})
+        _mark_member_notified(d, at=now, actor=actor)
+    notice_finish_if_done(notice_id=notice.pk)
+    return len(rows)
+
+
+def notice_finish_if_done(*, notice_id: int) -> bool:
+    """sending → sent once no email delivery is waiting or in flight (print ones wait for the bundle)."""
+    waiting = Delivery.objects.filter(
+        notice_id=notice_id, status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]
+    ).exists()
+    if waiting:
+        return False
+    done = Notice.objects.filter(pk=notice_id, state=Notice.State.SENDING).update(
+        state=Notice.State.SENT, updated_at=timezone.now()
+    )
+    if done:
+        audit.record("notice.sent", target=Notice.objects.get(pk=notice_id))
+    return bool(done)

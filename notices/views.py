@@ -1,0 +1,302 @@
+"""Notices: admins only. Views are thin: permission, form, one service call, message, redirect."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import get_connection
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from efnet import audit
+from efnet.permissions import require_admin
+from notices import selectors, services
+from notices.emails import build_message, new_message_id, render_for
+from notices.forms import CopyTemplateForm, NoticeForm, PreviewForm, UnknownDecisionForm
+from notices.models import Channel, Delivery, Notice
+from tracking.selectors import current_campaign
+
+
+def _error_text(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "この操作はできません。"
+
+
+@require_admin
+def notice_list(request):
+    notices = Notice.objects.select_related("campaign", "author", "approved_by")[:100]
+    campaign = current_campaign()
+    copy_form = CopyTemplateForm(initial={"campaign": campaign.pk if campaign else None})
+    return render(request, "notices/list.html", {"notices": notices, "copy_form": copy_form})
+
+
+@require_admin
+def create(request):
+    campaign = current_campaign()
+    form = NoticeForm(request.POST or None, initial={"campaign": campaign.pk if campaign else None})
+    if request.method == "POST" and form.is_valid():
+        try:
+            notice = services.notice_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "案内の下書きを作成しました。")
+            return redirect("notices:detail", pk=notice.pk)
+    return render(request, "notices/form.html", {"form": form, "creating": True})
+
+
+@require_admin
+@require_POST
+def copy_template(request):
+    form = CopyTemplateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "ひな形とキャンペーンを選んでください。")
+        return redirect("notices:list")
+    notice = services.notice_copy_template(
+        template=form.cleaned_data["template"],
+        campaign=form.cleaned_data["campaign"],
+        edition=form.cleaned_data["edition"],
+        actor=request.user,
+    )
+    messages.success(request, "ひな形から下書きを作成しました。内容と対象を確認してください。")
+    return redirect("notices:edit", pk=notice.pk)
+
+
+@require_admin
+def edit(request, pk):
+    notice = get_object_or_404(Notice, pk=pk)
+    if not notice.is_editable:
+        messages.error(request, "送信を始めた案内は編集できません。")
+        return redirect("notices:detail", pk=pk)
+    form = NoticeForm(request.POST or None, instance=notice)
+    if request.method == "POST" and form.is_valid():
+        was_approved = notice.state == Notice.State.APPROVED
+        try:
+            services.notice_update(notice=notice, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if was_approved:
+                messages.warning(request, "承認済みの案内を編集したため、下書きに戻りました。もう一度承認が必要です。")
+            else:
+                messages.success(request, "保存しました。")
+            return redirect("notices:detail", pk=pk)
+    # The form must not overwrite the instance shown beside it when invalid.
+    notice.refresh_from_db()
+    return render(request, "notices/form.html", {"form": form, "notice": notice})
+
+
+@require_admin
+def audience(request):
+    """The live count and sample for the filters on the edit page (htmx swaps it in as they change)."""
+    form = NoticeForm(request.GET)
+    form.is_valid()
+    data = {k: v for k, v in getattr(form, "cleaned_data", {}).items() if k.startswith("audience_") or k == "campaign"}
+    if not data.get("campaign"):
+        return render(request, "notices/_audience.html", {"summary": None})
+    probe = Notice(**data)
+    return render(request, "notices/_audience.html", {"summary": selectors.audience_summary(probe)})
+
+
+@require_admin
+def detail(request, pk):
+    notice = get_object_or_404(Notice.objects.select_related("campaign", "author", "approved_by"), pk=pk)
+    frozen = notice.state != Notice.State.DRAFT
+    summary = None if frozen else selectors.audience_summary(notice)
+    channel_counts = {c: notice.deliveries.filter(channel=c).count() for c in (Channel.EMAIL, Channel.PRINT)}
+    return render(
+        request,
+        "notices/detail.html",
+        {
+            "notice": notice,
+            "summary": summary,
+            "channel_counts": channel_counts,
+            "can_approve": notice.state == Notice.State.DRAFT and notice.author_id != request.user.pk,
+            **_progress_context(notice),
+        },
+    )
+
+
+def _progress_context(notice: Notice) -> dict:
+    return {
+        "progress": selectors.progress(notice),
+        "problems": notice.deliveries.filter(status__in=[Delivery.Status.FAILED, Delivery.Status.UNKNOWN])
+        .select_related("member")
+        .order_by("status", "id")[:200],
+        "decision_form": UnknownDecisionForm(),
+    }
+
+
+@require_admin
+@never_cache
+def progress(request, pk):
+    notice = get_object_or_404(Notice, pk=pk)
+    return render(request, "notices/_progress.html", {"notice": notice, **_progress_context(notice)})
+
+
+def _preview_member(request, notice):
+    form = PreviewForm(request.GET or None)
+    member = None
+    if form.is_valid():
+        member = form.cleaned_data.get("member")
+        if member is None and form.cleaned_data.get("number"):
+            member = selectors.audience(notice).filter(number=form.cleaned_data["number"].strip()).first()
+    if member is None:
+        first = notice.deliveries.select_related("member").first()
+        member = first.member if first else selectors.audience(notice).first()
+    return form, member
+
+
+@require_admin
+@never_cache
+def preview(request, pk):
+    notice = get_object_or_404(Notice, pk=pk)
+    form, member = _preview_member(request, notice)
+    kind = request.GET.get("as", "text")
+    if member is None:
+        return render(request, "notices/preview.html", {"notice": notice, "form": form, "member": None})
+    if kind == "pdf":
+        from notices.printing import bundle_pdf
+
+        pdf = bundle_pdf(notice=notice, members=[member])
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="notice-{notice.pk}-preview.pdf"'
+        return response
+    message = build_message(notice=notice, member=member, to=member.email or "fax@invalid", message_id="<preview>")
+    html = message.alternatives[0][0]
+    if kind == "html":
+        # Shown on its own, sandboxed by the CSP of this response.
+        response = HttpResponse(html)
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+        return response
+    return render(
+        request,
+        "notices/preview.html",
+        {
+            "notice": notice,
+            "form": form,
+            "member": member,
+            "message": message,
+            "parts": render_for(notice=notice, member=member),
+        },
+    )
+
+
+@require_admin
+@require_POST
+def test_send(request, pk):
+    notice = get_object_or_404(Notice, pk=pk)
+    if not request.user.email:
+        messages.error(request, "テスト送信先（あなたのメールアドレス）が登録されていません。")
+        return redirect("notices:preview", pk=pk)
+    _form, member = _preview_member(request, notice)
+    if member is None:
+        messages.error(request, "見本にする会員がいません。")
+        return redirect("notices:preview", pk=pk)
+    message = build_message(
+        notice=notice, member=member, to=request.user.email, message_id=new_message_id(), connection=get_connection()
+    )
+    message.subject = "[テスト] " + message.subject
+    message.send(fail_silently=False)
+    audit.record("notice.test_sent", actor=request.user, target=notice, details={"sample_member": member.number})
+    messages.success(request, f"{request.user.email} にテスト送信しました（見本: {member.number}）。")
+    return redirect("notices:preview", pk=pk)
+
+
+def _action(request, pk, service, done_text, none_text=""):
+    notice = get_object_or_404(Notice, pk=pk)
+    try:
+        result = service(notice=notice, actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        if result is False and none_text:
+            messages.info(request, none_text)
+        else:
+            messages.success(request, done_text.format(result=result))
+    return redirect("notices:detail", pk=pk)
+
+
+@require_admin
+@require_POST
+def approve(request, pk):
+    return _action(request, pk, services.notice_approve, "承認しました。送付先 {result} 件を確定しました。")
+
+
+@require_admin
+@require_POST
+def send(request, pk):
+    return _action(request, pk, services.notice_send, "送信を開始しました。", "この案内はすでに送信を開始しています。")
+
+
+@require_admin
+@require_POST
+def pause(request, pk):
+    return _action(request, pk, services.notice_pause, "一時停止しました。", "送信中ではありません。")
+
+
+@require_admin
+@require_POST
+def resume(request, pk):
+    return _action(request, pk, services.notice_resume, "再開しました。", "一時停止中ではありません。")
+
+
+@require_admin
+@require_POST
+def cancel(request, pk):
+    return _action(request, pk, services.notice_cancel, "中止しました（未送信 {result} 件を取り消し）。")
+
+
+@require_admin
+@require_POST
+def mark_printed(request, pk):
+    return _action(request, pk, services.notice_mark_printed, "FAX・印刷分 {result} 件を送付済みにしました。")
+
+
+@require_admin
+def bundle(request, pk):
+    """One PDF: each print/FAX member's notice and FAX-back form (``?all=1``: every delivery's member)."""
+    from notices.printing import bundle_pdf
+
+    notice = get_object_or_404(Notice, pk=pk)
+    deliveries = notice.deliveries.select_related("member__office").exclude(status=Delivery.Status.CANCELLED)
+    if request.GET.get("all") != "1":
+        deliveries = deliveries.filter(channel=Channel.PRINT)
+    members = [d.member for d in deliveries] if notice.state != Notice.State.DRAFT else list(selectors.audience(notice))
+    if not members:
+        messages.info(request, "FAX・印刷の対象はありません。")
+        return redirect("notices:detail", pk=pk)
+    pdf = bundle_pdf(notice=notice, members=members)
+    audit.record("notice.bundle.printed", actor=request.user, target=notice, details={"members": len(members)})
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="notice-{notice.pk}-fax.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_admin
+@require_POST
+def delivery_retry(request, pk):
+    delivery = get_object_or_404(Delivery.objects.select_related("notice", "member"), pk=pk)
+    if services.delivery_retry(delivery=delivery, actor=request.user):
+        messages.success(request, f"{delivery.member.number} への送信をもう一度行います。")
+    else:
+        messages.info(request, "失敗した送付だけを再送できます。")
+    return redirect("notices:detail", pk=delivery.notice_id)
+
+
+@require_admin
+@require_POST
+def delivery_resolve(request, pk):
+    delivery = get_object_or_404(Delivery.objects.select_related("notice", "member"), pk=pk)
+    form = UnknownDecisionForm(request.POST)
+    if form.is_valid() and services.delivery_resolve_unknown(
+        delivery=delivery, actor=request.user, decision=form.cleaned_data["decision"]
+    ):
+        messages.success(request, f"{delivery.member.number} の送付について記録しました。")
+    else:
+        messages.info(request, "状態が「不明」の送付だけを判断できます。")
+    return redirect("notices:detail", pk=delivery.notice_id)
