@@ -1,3 +1,5 @@
+from functools import wraps
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import PermissionDenied
@@ -14,6 +16,18 @@ class EfnetAdminSite(admin.AdminSite):
     def has_permission(self, request):
         user = request.user
         return bool(user.is_active and user.is_staff and user.is_verified() and user.is_admin)
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def refuse_logged_in_non_admins(request, *args, **kwargs):
+            user = request.user
+            if user.is_authenticated and user.is_verified() and not self.has_permission(request):
+                raise PermissionDenied  # a plain 403, rather than a loop through the login page
+            return inner(request, *args, **kwargs)
+
+        return refuse_logged_in_non_admins
 
     def login(self, request, extra_context=None):
         if request.user.is_authenticated and request.user.is_verified():

@@ -41,6 +41,13 @@ class User(AbstractUser):
             cache = self._role_cache = set(self.groups.values_list("name", flat=True))
         return role in cache
 
+    def has_perm(self, perm, obj=None):
+        # 管理者 may do everything, like a superuser; the group carries no per-model grants to keep in sync.
+        return self.is_admin or super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label):
+        return self.is_admin or super().has_module_perms(app_label)
+
     @property
     def is_admin(self) -> bool:
         return self.is_active and (self.is_superuser or self.has_role(Role.ADMIN))

@@ -1,6 +1,7 @@
 from django import forms
 
 from efnet import normalize
+from efnet.formfields import NormalizedEmailField
 from efnet.passwords import validate_biglobe_password
 from mailaddresses.models import AdditionalMailAddress
 
@@ -10,9 +11,7 @@ class AddressForm(forms.ModelForm):
         model = AdditionalMailAddress
         fields = ["address", "login_id", "issued_on", "pop3_server", "smtp_server", "smtp_port", "is_active"]
         widgets = {"issued_on": forms.DateInput(attrs={"type": "date"})}
-
-    def clean_address(self):
-        return normalize.identifier(self.cleaned_data["address"])
+        field_classes = {"address": NormalizedEmailField}
 
     def clean_login_id(self):
         return normalize.identifier(self.cleaned_data["login_id"])

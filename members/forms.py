@@ -1,6 +1,7 @@
 from django import forms
 
 from efnet import normalize
+from efnet.formfields import NormalizedEmailField
 from efnet.passwords import validate_biglobe_password
 from efnet.scoping import offices_visible_to
 from members.models import Member
@@ -46,6 +47,7 @@ class MemberForm(forms.ModelForm):
             "is_active",
             "note",
         ]
+        field_classes = {"email": NormalizedEmailField}
         widgets = {"registered_on": forms.DateInput(attrs={"type": "date"}), "note": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user, **kwargs):
@@ -59,9 +61,6 @@ class MemberForm(forms.ModelForm):
 
     def clean_biglobe_user_id(self):
         return normalize.identifier(self.cleaned_data["biglobe_user_id"])
-
-    def clean_email(self):
-        return normalize.identifier(self.cleaned_data["email"])
 
     def clean_name_kana(self):
         return normalize.kana(self.cleaned_data["name_kana"])

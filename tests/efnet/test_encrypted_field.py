@@ -134,9 +134,7 @@ def test_rotation_twice_leaves_every_value_readable_under_the_new_key_alone(sett
     call_command("rotate_encryption_keys", "--batch-size", "3", stdout=io.StringIO())
     assert set(_stored_key_ids()) == {"t2"}
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
-    assert [Member.objects.get(pk=m.pk).biglobe_password for m in old_key_data] == [
-        f"Pass{i:04d}x" for i in range(7)
-    ]
+    assert [Member.objects.get(pk=m.pk).biglobe_password for m in old_key_data] == [f"Pass{i:04d}x" for i in range(7)]
     assert sorted(a.password for a in AdditionalMailAddress.objects.all()) == [f"Addr{i:04d}y" for i in range(4)]
 
 
