@@ -1,9 +1,15 @@
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Value, When
+from django.db.models.lookups import GreaterThan
+from django.utils import timezone
 
+from efnet.scoping import members_visible_to, offices_visible_to, visible_to
+from members.models import Member
 from tracking.models import AccountStatus, Campaign, Status
 
 
@@ -50,3 +56,156 @@ def member_accounts(*, member, campaign) -> list[AccountStatus]:
         .select_related("address", "recorded_by")
     )
     return sorted(rows, key=lambda r: (r.address_id is not None, r.address.slot if r.address_id else 0))
+
+
+# --- Dashboard and lists -------------------------------------------------------------------------------------
+
+STATUS_ORDER = [Status.NOT_NOTIFIED, Status.NOTIFIED, Status.DONE, Status.EXCLUDED]
+# A member's state in a campaign, from its active accounts: any 未案内 → 未案内; else any 案内済 → 案内済;
+# else any 完了 → 完了 (every account done or excluded); else 対象外 (every account excluded).
+MEMBER_STATES = STATUS_ORDER
+INCOMPLETE = "未完了"  # list filter: 未案内 or 案内済
+
+
+def campaign_accounts(*, user, campaign) -> QuerySet[AccountStatus]:
+    """The accounts that count in ``campaign`` (active members, active accounts), narrowed to what ``user``
+    may see."""
+    qs = AccountStatus.objects.filter(campaign=campaign, member__is_active=True).filter(active_accounts_q())
+    return visible_to(user, qs, office_path="member__office")
+
+
+def members_in_campaign(*, user, campaign) -> QuerySet[Member]:
+    """Members enrolled in ``campaign`` that ``user`` may see, annotated with their account counts
+    (n_not_notified, n_notified, n_done, n_excluded, n_pending), ``state`` and ``last_notice``.
+
+    One GROUP BY query; all conditions on the join sit in one filter() so the counts use that join only."""
+    acc = "account_statuses"
+    qs = members_visible_to(user).filter(
+        Q(is_active=True)
+        & Q(**{f"{acc}__campaign": campaign})
+        & (Q(**{f"{acc}__address__isnull": True}) | Q(**{f"{acc}__address__is_active": True}))
+    )
+
+    def count(*statuses):
+        return Count(f"{acc}__id", filter=Q(**{f"{acc}__status__in": statuses}))
+
+    return qs.annotate(
+        n_not_notified=count(Status.NOT_NOTIFIED),
+        n_notified=count(Status.NOTIFIED),
+        n_done=count(Status.DONE),
+        n_excluded=count(Status.EXCLUDED),
+        n_pending=count(Status.NOT_NOTIFIED, Status.NOTIFIED),
+        last_notice=Max(f"{acc}__last_notified_at", filter=Q(**{f"{acc}__status__in": OPEN_STATUSES})),
+    ).annotate(
+        state=Case(
+            When(GreaterThan(F("n_not_notified"), 0), then=Value(Status.NOT_NOTIFIED.value)),
+            When(GreaterThan(F("n_notified"), 0), then=Value(Status.NOTIFIED.value)),
+            When(GreaterThan(F("n_done"), 0), then=Value(Status.DONE.value)),
+            default=Value(Status.EXCLUDED.value),
+            output_field=CharField(),
+        )
+    )
+
+
+def filter_member_state(qs: QuerySet[Member], state: str) -> QuerySet[Member]:
+    if state == INCOMPLETE:
+        return qs.filter(n_pending__gt=0)
+    if state in MEMBER_STATES:
+        return qs.filter(state=state)
+    return qs
+
+
+@dataclass
+class OfficeRow:
+    office: object  # SalesOffice, or None for the totals row
+    accounts: dict = field(default_factory=dict)
+    members: dict = field(default_factory=dict)
+
+    @staticmethod
+    def _pct(counts):
+        counted = counts.get("total", 0) - counts.get(Status.EXCLUDED, 0)
+        return round(100 * counts.get(Status.DONE, 0) / counted, 1) if counted else None
+
+    @property
+    def accounts_pct(self):
+        return self._pct(self.accounts)
+
+    @property
+    def members_pct(self):
+        return self._pct(self.members)
+
+
+def dashboard_rows(*, user, campaign) -> tuple[list[OfficeRow], OfficeRow]:
+    """Per visible office and in total: accounts and members by status. Two GROUP BY queries.
+
+    % complete = 完了 / (total − 対象外)."""
+    offices = list(offices_visible_to(user))
+    rows = {o.pk: OfficeRow(office=o) for o in offices}
+    total = OfficeRow(office=None)
+    for row in [*rows.values(), total]:
+        row.accounts = {s: 0 for s in STATUS_ORDER} | {"total": 0}
+        row.members = {s: 0 for s in STATUS_ORDER} | {"total": 0}
+    account_counts = (
+        campaign_accounts(user=user, campaign=campaign)
+        .order_by()
+        .values_list("member__office_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for office_id, status, n in account_counts:
+        for row in (rows.get(office_id), total):
+            if row is not None:
+                row.accounts[status] += n
+                row.accounts["total"] += n
+    inner = members_in_campaign(user=user, campaign=campaign).order_by().values("office_id", "state")
+    sql, params = inner.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT t.office_id, t.state, COUNT(*) FROM ({sql}) t GROUP BY t.office_id, t.state", params)
+        member_counts = cursor.fetchall()
+    for office_id, state, n in member_counts:
+        for row in (rows.get(office_id), total):
+            if row is not None:
+                row.members[state] += n
+                row.members["total"] += n
+    return list(rows.values()), total
+
+
+def completion_series(*, user, campaign, until: date | None = None) -> list[tuple[date, int]]:
+    """Cumulative count of accounts completed, day by day since the campaign began (by the date recorded)."""
+    per_day = dict(
+        campaign_accounts(user=user, campaign=campaign)
+        .filter(status=Status.DONE, status_on__isnull=False)
+        .order_by()
+        .values_list("status_on")
+        .annotate(n=Count("id"))
+    )
+    start = min([campaign.started_on, *per_day.keys()])
+    end = max([until or timezone.localdate(), *per_day.keys()])
+    series, running, day = [], 0, start
+    while day <= end:
+        running += per_day.get(day, 0)
+        series.append((day, running))
+        day += timedelta(days=1)
+    return series
+
+
+def waiting_members(*, user, campaign) -> QuerySet[Member]:
+    """Incomplete members, longest waiting since their last notice first (never notified last)."""
+    return (
+        members_in_campaign(user=user, campaign=campaign)
+        .filter(n_pending__gt=0)
+        .order_by(F("last_notice").asc(nulls_last=True), "number")
+    )
+
+
+def pending_labels(*, member_ids, campaign) -> dict[int, list[str]]:
+    """Labels of the open accounts of many members, in one query: {member id: ["メイン", "追加2", …]}."""
+    rows = (
+        AccountStatus.objects.filter(member_id__in=member_ids, campaign=campaign, status__in=OPEN_STATUSES)
+        .filter(active_accounts_q())
+        .values_list("member_id", "address__slot")
+        .order_by("member_id", F("address__slot").asc(nulls_first=True))
+    )
+    labels: dict[int, list[str]] = {}
+    for member_id, slot in rows:
+        labels.setdefault(member_id, []).append("メイン" if slot is None else f"追加{slot}")
+    return labels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
@@ -51,7 +52,6 @@ ALLOWED_TRANSITIONS = {
 }
 
 
-@transaction.atomic
 def status_record(
     *,
     account_status: AccountStatus,
@@ -65,52 +65,142 @@ def status_record(
     """Record a status change for one account, checked and audited.
 
     ``expected_version`` is the version the user saw: if the row moved on since, StaleStatusError is raised
-    and the attempt is kept in the history (applied=False) so nothing the user typed is lost.
+    and the attempt is kept in the history (applied=False) so nothing the user typed is lost. (The refused
+    attempt is committed before the error is raised; a caller that wraps this in its own transaction and lets
+    the error escape that transaction would roll it back, so callers catch StaleStatusError.)
     """
-    if status not in ALLOWED_TRANSITIONS.get(account_status.status, set()) and status != account_status.status:
-        raise ValidationError(f"「{account_status.status}」から「{status}」には変更できません。")
-    if status == Status.EXCLUDED and not note.strip():
-        raise ValidationError("対象外にする理由をメモに入力してください。")
+    result = _status_record(
+        account_status=account_status,
+        status=status,
+        actor=actor,
+        source=source,
+        status_on=status_on,
+        note=note,
+        expected_version=expected_version,
+    )
+    if result is None:
+        account_status.refresh_from_db()
+        raise StaleStatusError(account_status)
+    return result
+
+
+@transaction.atomic
+def _status_record(*, account_status, status, actor, source, status_on, note, expected_version):
+    current = AccountStatus.objects.select_for_update().select_related("member", "address").get(pk=account_status.pk)
+    user = actor if getattr(actor, "is_authenticated", False) else None
     status_on = status_on or timezone.localdate()
-    filters = {"pk": account_status.pk}
+    stale = expected_version is not None and current.version != expected_version
+    if not stale:
+        if status not in ALLOWED_TRANSITIONS.get(current.status, set()) and status != current.status:
+            raise ValidationError(f"「{current.status}」から「{status}」には変更できません。")
+        if status == Status.EXCLUDED and not note.strip():
+            raise ValidationError("対象外にする理由をメモに入力してください。")
+    filters = {"pk": current.pk}
     if expected_version is not None:
         filters["version"] = expected_version
-    updated = AccountStatus.objects.filter(**filters).update(
-        status=status,
-        status_on=status_on,
-        source=source,
-        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
-        note=note,
-        version=F("version") + 1,
-        updated_at=timezone.now(),
-    )
-    change = StatusChange(
-        account_status=account_status,
-        from_status=account_status.status,
+    updated = 0
+    if not stale:
+        updated = AccountStatus.objects.filter(**filters).update(
+            status=status,
+            status_on=status_on,
+            source=source,
+            recorded_by=user,
+            note=note,
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+        )
+    # The history keeps refused attempts too: from what the user saw, to what they asked for.
+    change = StatusChange.objects.create(
+        account_status=current,
+        from_status=account_status.status if not updated else current.status,
         to_status=status,
         status_on=status_on,
         source=source,
-        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        recorded_by=user,
         note=note,
         applied=bool(updated),
     )
-    change.save()
     if not updated:
-        raise StaleStatusError(account_status)
-    account_status.refresh_from_db()
+        audit.record(
+            "tracking.status.refused_stale",
+            actor=actor,
+            target=current,
+            details={"account": current.account_label, "seen": account_status.status, "asked": status},
+        )
+        return None
+    current.refresh_from_db()
     audit.record(
         "tracking.status.changed",
         actor=actor,
-        target=account_status,
+        target=current,
         details={
-            "account": account_status.account_label,
+            "account": current.account_label,
             "from": change.from_status,
             "to": status,
             "source": source,
             "on": status_on.isoformat(),
         },
     )
+    # The caller's object follows the row, so a page re-rendered from it shows the new state.
+    for field in ("status", "status_on", "source", "recorded_by_id", "note", "version", "updated_at"):
+        setattr(account_status, field, getattr(current, field))
     return account_status
+
+
+@dataclass
+class BulkResult:
+    applied: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    stale: list = field(default_factory=list)  # AccountStatus rows as they are now
+    invalid: list = field(default_factory=list)  # (AccountStatus, message)
+
+
+@transaction.atomic
+def statuses_bulk_record(
+    *,
+    items: list[tuple[AccountStatus, int | None]],
+    status: str,
+    actor,
+    source: str,
+    status_on: date | None = None,
+    note: str = "",
+) -> BulkResult:
+    """Set one status on many accounts (each with the version the user saw). Rows already in that status are
+    left alone; rows changed meanwhile are refused and reported (their attempt stays in the history)."""
+    result = BulkResult()
+    for row, version in items:
+        if row.status == status and (version is None or row.version == version):
+            result.unchanged.append(row)
+            continue
+        try:
+            status_record(
+                account_status=row,
+                status=status,
+                actor=actor,
+                source=source,
+                status_on=status_on,
+                note=note,
+                expected_version=version,
+            )
+        except StaleStatusError as exc:
+            result.stale.append(exc.account_status)
+        except ValidationError as exc:
+            result.invalid.append((row, " ".join(exc.messages)))
+        else:
+            result.applied.append(row)
+    audit.record(
+        "tracking.status.bulk",
+        actor=actor,
+        details={
+            "to": status,
+            "source": source,
+            "applied": len(result.applied),
+            "unchanged": len(result.unchanged),
+            "stale": len(result.stale),
+            "invalid": len(result.invalid),
+        },
+    )
+    return result
 
 
 @transaction.atomic

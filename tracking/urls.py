@@ -5,5 +5,10 @@ from tracking import views
 app_name = "tracking"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("members/", views.member_list, name="member_list"),
+    path("members/export/<str:fmt>/", views.member_export, name="member_export"),
+    path("accounts/", views.account_list, name="account_list"),
+    path("accounts/bulk/", views.bulk_update, name="bulk_update"),
+    path("accounts/<int:pk>/record/", views.account_record, name="account_record"),
     path("r/<str:token>/", views.self_report, name="self_report"),
 ]

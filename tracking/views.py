@@ -2,15 +2,336 @@
 
 from __future__ import annotations
 
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
+from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F, Q
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from efnet import audit, normalize
 from efnet.middleware import public
+from efnet.permissions import require_member_editor
 from efnet.request_context import client_ip
+from efnet.scoping import get_visible_or_404, visible_to
 from members.models import Member
-from tracking import selfreport, services
-from tracking.models import Campaign, SelfReportUse
+from tracking import exports, selectors, selfreport, services
+from tracking.chart import completion_chart
+from tracking.forms import ListFilterForm, StatusActionForm
+from tracking.models import AccountStatus, Campaign, SelfReportUse, Status
 from tracking.selectors import member_accounts
+
+MEMBER_PAGE = 50
+ACCOUNT_PAGE = 100
+
+
+def _filters(request):
+    form = ListFilterForm(request.GET or None, user=request.user)
+    return form, form.values()
+
+
+def _querystring(values: dict, **overrides) -> str:
+    params = {
+        "campaign": values["campaign"].pk if values.get("campaign") else "",
+        "office": values["office"].pk if values.get("office") else "",
+        "status": values.get("status", ""),
+        "q": values.get("q", ""),
+    }
+    params.update(overrides)
+    return urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+def _no_campaign(request):
+    return render(request, "tracking/no_campaign.html", status=200)
+
+
+def _text_filter(qs, q: str, prefix: str = ""):
+    if not q:
+        return qs
+    number = normalize.member_number(q)
+    cond = Q(**{f"{prefix}name__icontains": q}) | Q(**{f"{prefix}name_kana__icontains": normalize.kana(q)})
+    if number.isdigit():
+        cond |= Q(**{f"{prefix}number__startswith": number})
+    return qs.filter(cond)
+
+
+def dashboard(request):
+    form, values = _filters(request)
+    campaign = values["campaign"]
+    if campaign is None:
+        return _no_campaign(request)
+    rows, total = selectors.dashboard_rows(user=request.user, campaign=campaign)
+    today = timezone.localdate()
+    series = selectors.completion_series(user=request.user, campaign=campaign, until=today)
+    counted = total.accounts["total"] - total.accounts[Status.EXCLUDED]
+    chart = completion_chart(series, total=counted, deadline=campaign.deadline, today=today)
+    waiting = selectors.waiting_members(user=request.user, campaign=campaign)[:20]
+    labels = selectors.pending_labels(member_ids=[m.pk for m in waiting], campaign=campaign)
+    for m in waiting:
+        m.pending_labels = labels.get(m.pk, [])
+        m.waiting_days = (today - timezone.localdate(m.last_notice)).days if m.last_notice else None
+    return render(
+        request,
+        "tracking/dashboard.html",
+        {
+            "campaign": campaign,
+            "campaigns": Campaign.objects.all(),
+            "rows": rows,
+            "total": total,
+            "statuses": selectors.STATUS_ORDER,
+            "chart": chart,
+            "waiting": waiting,
+            "show_offices": request.user.office_id is None,
+            "member_list_url": reverse("tracking:member_list"),
+            "account_list_url": reverse("tracking:account_list"),
+        },
+    )
+
+
+def _member_queryset(request, values):
+    campaign = values["campaign"]
+    qs = selectors.members_in_campaign(user=request.user, campaign=campaign)
+    if values["office"]:
+        qs = qs.filter(office=values["office"])
+    qs = selectors.filter_member_state(qs, values["status"])
+    qs = _text_filter(qs, values["q"])
+    if values["status"] in (selectors.INCOMPLETE, Status.NOTIFIED, Status.NOT_NOTIFIED):
+        return qs.order_by(F("last_notice").asc(nulls_last=True), "number")
+    return qs.order_by("number")
+
+
+def member_list(request):
+    """Members of a campaign by state: the list behind every member number on the dashboard."""
+    form, values = _filters(request)
+    if values["campaign"] is None:
+        return _no_campaign(request)
+    page = Paginator(_member_queryset(request, values), MEMBER_PAGE).get_page(request.GET.get("page"))
+    labels = selectors.pending_labels(member_ids=[m.pk for m in page.object_list], campaign=values["campaign"])
+    today = timezone.localdate()
+    for m in page.object_list:
+        m.pending_labels = labels.get(m.pk, [])
+        m.waiting_days = (today - timezone.localdate(m.last_notice)).days if m.last_notice else None
+    return render(
+        request,
+        "tracking/member_list.html",
+        {
+            "form": form,
+            "values": values,
+            "page": page,
+            "querystring": _querystring(values),
+            "accounts_querystring": _querystring(values, status=values["status"]),
+        },
+    )
+
+
+EXPORT_FORMATS = {
+    "csv": ("cp932", "text/csv; charset=Shift_JIS"),
+    "csv-utf8": ("utf-8-sig", "text/csv; charset=utf-8"),
+    "xlsx": (None, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+def member_export(request, fmt):
+    """The filtered member list as a call list file. Audited with its row count."""
+    if fmt not in EXPORT_FORMATS:
+        return HttpResponseBadRequest("形式が正しくありません。")
+    form, values = _filters(request)
+    campaign = values["campaign"]
+    if campaign is None:
+        return _no_campaign(request)
+    rows = exports.call_list_rows(_member_queryset(request, values), campaign=campaign)
+    encoding, content_type = EXPORT_FORMATS[fmt]
+    replaced = 0
+    if fmt == "xlsx":
+        body, count = exports.to_xlsx(rows, title=f"{campaign.name} コールリスト")
+    else:
+        body, count, replaced = exports.to_csv(rows, encoding=encoding)
+    audit.record(
+        "tracking.calllist.exported",
+        actor=request.user,
+        office=values["office"] or request.user.office,
+        target=campaign,
+        details={
+            "format": fmt,
+            "rows": count,
+            "replaced_characters": replaced,
+            "filters": {
+                "office": values["office"].name if values["office"] else "",
+                "status": values["status"],
+                "q": values["q"],
+            },
+        },
+    )
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{exports.filename(campaign, values["office"], fmt)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _account_queryset(request, values):
+    qs = selectors.campaign_accounts(user=request.user, campaign=values["campaign"]).select_related(
+        "member", "member__office", "address", "recorded_by"
+    )
+    if values["office"]:
+        qs = qs.filter(member__office=values["office"])
+    status = values["status"]
+    if status == selectors.INCOMPLETE:
+        qs = qs.filter(status__in=selectors.OPEN_STATUSES)
+    elif status in Status.values:
+        qs = qs.filter(status=status)
+    if request.GET.get("member", "").isdigit():
+        qs = qs.filter(member_id=int(request.GET["member"]))
+    qs = _text_filter(qs, values["q"], prefix="member__")
+    return qs.order_by("member__number", "address__slot", "id")
+
+
+def account_list(request):
+    """Accounts of a campaign, filterable; editors select many and set a status at once."""
+    form, values = _filters(request)
+    if values["campaign"] is None:
+        return _no_campaign(request)
+    page = Paginator(_account_queryset(request, values), ACCOUNT_PAGE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "tracking/account_list.html",
+        {
+            "form": form,
+            "values": values,
+            "page": page,
+            "querystring": params.urlencode(),
+            "action_form": StatusActionForm(),
+        },
+    )
+
+
+def _parse_items(request) -> list[tuple[int, int]]:
+    items = []
+    for raw in request.POST.getlist("item"):
+        pk, _, version = raw.partition(":")
+        if pk.isdigit() and version.isdigit():
+            items.append((int(pk), int(version)))
+    return items
+
+
+def _back_to_list(request):
+    query = request.POST.get("back", "")
+    return redirect(reverse("tracking:account_list") + (f"?{query}" if query else ""))
+
+
+def _stale_message(row) -> str:
+    who = row.recorded_by.username if row.recorded_by else "本人報告・案内送付"
+    when = timezone.localtime(row.updated_at).strftime("%-m/%-d %H:%M")
+    return f"{row.member.number} {row.account_label}（{who}、{when}に「{row.status}」）"
+
+
+@require_POST
+@require_member_editor
+def bulk_update(request):
+    """Step 1 shows what will happen and the count; step 2 (confirmed) records it."""
+    form = StatusActionForm(request.POST)
+    items = _parse_items(request)
+    if not items:
+        messages.error(request, "アカウントを選んでください。")
+        return _back_to_list(request)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return _back_to_list(request)
+    versions = dict(items)
+    rows = list(
+        visible_to(
+            request.user,
+            AccountStatus.objects.filter(pk__in=versions).select_related("member", "address", "recorded_by"),
+            office_path="member__office",
+        ).order_by("member__number", "address__slot")
+    )
+    if len(rows) != len(versions):
+        # A row of another office (or gone): refuse all rather than guess.
+        audit.record("access.denied", actor=request.user, details={"model": "tracking.accountstatus", "bulk": True})
+        messages.error(request, "選んだアカウントの一部が見つかりません。一覧を開き直してください。")
+        return _back_to_list(request)
+    data = form.cleaned_data
+    if request.POST.get("confirmed") != "1":
+        return render(
+            request,
+            "tracking/bulk_confirm.html",
+            {
+                "rows": rows,
+                "form": form,
+                "data": data,
+                "items": [f"{r.pk}:{versions[r.pk]}" for r in rows],
+                "back": request.POST.get("back", ""),
+            },
+        )
+    result = services.statuses_bulk_record(
+        items=[(r, versions[r.pk]) for r in rows],
+        status=data["status"],
+        actor=request.user,
+        source=data["source"],
+        status_on=data["status_on"],
+        note=data["note"],
+    )
+    if result.applied:
+        messages.success(request, f"{len(result.applied)}件のアカウントを「{data['status']}」にしました。")
+    if result.unchanged:
+        messages.info(request, f"{len(result.unchanged)}件はすでに「{data['status']}」でした。")
+    if result.stale:
+        messages.error(
+            request,
+            f"{len(result.stale)}件は、画面を開いた後にほかの人が変更していたため変更していません"
+            "（入力内容は履歴に残しました）：" + "、".join(_stale_message(r) for r in result.stale),
+        )
+    for row, message in result.invalid:
+        messages.error(request, f"{row.member.number} {row.account_label}：{message}")
+    return _back_to_list(request)
+
+
+@require_POST
+@require_member_editor
+def account_record(request, pk):
+    """One account's status from the member page (完了 today by phone is one click)."""
+    row = get_visible_or_404(
+        request.user, AccountStatus.objects.select_related("member", "address"), office_path="member__office", pk=pk
+    )
+    target = reverse("members:detail", kwargs={"pk": row.member_id}) + "#tracking"
+    form = StatusActionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"{row.account_label}：{error}")
+        return redirect(target)
+    version = request.POST.get("version", "")
+    data = form.cleaned_data
+    try:
+        services.status_record(
+            account_status=row,
+            status=data["status"],
+            actor=request.user,
+            source=data["source"],
+            status_on=data["status_on"],
+            note=data["note"],
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except services.StaleStatusError as exc:
+        messages.error(
+            request,
+            f"{row.account_label}は、画面を開いた後にほかの人が変更していたため変更していません："
+            f"{_stale_message(exc.account_status)}。入力内容は履歴に残しました。確認してからやり直してください。",
+        )
+    except ValidationError as exc:
+        messages.error(request, f"{row.account_label}：{' '.join(exc.messages)}")
+    else:
+        messages.success(request, f"{row.account_label}を「{data['status']}」にしました（{data['source']}）。")
+    return redirect(target)
 
 
 def _link_problem(request, kind: str, *, member=None, status: int = 400):
@@ -63,7 +384,3 @@ def self_report(request, token):
         "tracking/self_report.html",
         {"member": member, "campaign": campaign, "accounts": accounts, "error": error},
     )
-
-
-def dashboard(request):
-    return render(request, "tracking/dashboard.html", {})

@@ -1,15 +1,51 @@
+import datetime
+
 from tests.url_specs import UrlSpec
 
 
-def _token(world, own):
+def _campaign():
     from tracking.models import Campaign
+
+    campaign, _ = Campaign.objects.get_or_create(
+        name="URL matrix campaign", defaults={"started_on": datetime.date(2026, 6, 1)}
+    )
+    return campaign
+
+
+def _token(world, own):
     from tracking.selfreport import make_token
 
-    campaign, _ = Campaign.objects.get_or_create(name="URL matrix campaign", defaults={"started_on": "2026-06-01"})
-    return {"token": make_token(member=world.member_a if own else world.member_b, campaign=campaign)}
+    return {"token": make_token(member=world.member_a if own else world.member_b, campaign=_campaign())}
+
+
+def _account(world, own):
+    from tracking.models import AccountStatus
+    from tracking.services import accounts_enroll
+
+    campaign = _campaign()
+    member = world.member_a if own else world.member_b
+    accounts_enroll(member=member)
+    return {"pk": AccountStatus.objects.get(campaign=campaign, member=member, address=None).pk}
+
+
+def _record_data(world, own):
+    return {"status": "完了", "source": "電話", "status_on": datetime.date.today().isoformat(), "note": ""}
+
+
+def _bulk_data(world, own):
+    from tracking.models import AccountStatus
+
+    pk = _account(world, own)["pk"]
+    version = AccountStatus.objects.get(pk=pk).version
+    return {**_record_data(world, own), "item": [f"{pk}:{version}"]}
 
 
 SPECS = [
     UrlSpec("tracking:dashboard", "staff"),
+    UrlSpec("tracking:member_list", "staff"),
+    UrlSpec("tracking:member_export", "staff", lambda w, own: {"fmt": "xlsx"}, scoped=False),
+    UrlSpec("tracking:account_list", "staff"),
+    UrlSpec("tracking:bulk_update", "editor", method="POST", data=_bulk_data),
+    UrlSpec("tracking:account_record", "editor", _account, method="POST", data=_record_data),
     UrlSpec("tracking:self_report", "public", _token, scoped=False),
 ]

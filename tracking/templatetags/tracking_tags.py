@@ -1,9 +1,51 @@
 from django import template
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from efnet.permissions import can_edit_members
+from tracking.forms import RECORDABLE_SOURCES, StatusActionForm
+from tracking.models import Source, Status
+from tracking.selectors import current_campaign, member_accounts
+from tracking.selfreport import self_report_path
+from tracking.timeline import member_timeline
 
 register = template.Library()
 
 
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
 @register.simple_tag(takes_context=True)
 def tracking_member_panel(context, member):
-    """The member page's password-change panel and timeline (filled in by the tracking work)."""
-    return ""
+    """The member page's password-change panel (one action per account) and the member's timeline."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    campaign = current_campaign()
+    accounts = member_accounts(member=member, campaign=campaign) if campaign else []
+    can_edit = bool(user and can_edit_members(user))
+    pending = [a for a in accounts if a.status in (Status.NOT_NOTIFIED, Status.NOTIFIED)]
+    link = ""
+    if campaign and can_edit and pending and member.is_active and request is not None:
+        link = request.build_absolute_uri(self_report_path(member=member, campaign=campaign))
+    complete = bool(accounts) and not pending and any(a.status == Status.DONE for a in accounts)
+    return render_to_string(
+        "tracking/_member_panel.html",
+        {
+            "member": member,
+            "campaign": campaign,
+            "accounts": accounts,
+            "can_edit": can_edit,
+            "complete": complete,
+            "pending_count": len(pending),
+            "self_report_link": link,
+            "timeline": member_timeline(member),
+            "today": timezone.localdate(),
+            "statuses": [s.value for s in Status],
+            "sources": RECORDABLE_SOURCES,
+            "phone": Source.PHONE.value,
+            "form": StatusActionForm(),
+        },
+        request=request,
+    )

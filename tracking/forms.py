@@ -1,0 +1,72 @@
+from django import forms
+from django.utils import timezone
+
+from efnet import normalize
+from efnet.scoping import offices_visible_to
+from tracking.models import Campaign, Source, Status
+from tracking.selectors import INCOMPLETE, current_campaign
+
+# Sources a person can choose (案内送付 is written by the notices, not typed).
+RECORDABLE_SOURCES = [(s.value, s.label) for s in Source if s != Source.NOTICE]
+
+
+class ListFilterForm(forms.Form):
+    campaign = forms.ModelChoiceField(label="キャンペーン", queryset=Campaign.objects.all(), required=False)
+    office = forms.ModelChoiceField(label="営業所", queryset=None, required=False, empty_label="すべての営業所")
+    status = forms.ChoiceField(label="状態", required=False)
+    q = forms.CharField(
+        label="会員",
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "会員番号・会社名・フリガナ"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = offices_visible_to(user)
+        self.fields["status"].choices = [
+            ("", "すべて"),
+            (INCOMPLETE, "未完了（未案内＋案内済）"),
+            *[(s.value, s.label) for s in Status],
+        ]
+        if user.office_id is not None:
+            # An office user has one office: the choice would only confuse.
+            self.fields["office"].widget = forms.HiddenInput()
+
+    def values(self) -> dict:
+        """Cleaned filters, falling back to the current campaign; invalid input is ignored, not an error."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "campaign": data.get("campaign") or current_campaign(),
+            "office": data.get("office"),
+            "status": data.get("status") or "",
+            "q": normalize.nfkc(data.get("q") or ""),
+        }
+
+
+class StatusActionForm(forms.Form):
+    """What to record: for one account on the member page, or for many on the account list."""
+
+    status = forms.ChoiceField(label="状態", choices=[(s.value, s.label) for s in Status])
+    status_on = forms.DateField(label="日付", widget=forms.DateInput(attrs={"type": "date"}))
+    source = forms.ChoiceField(label="確認方法", choices=RECORDABLE_SOURCES, initial=Source.PHONE)
+    note = forms.CharField(label="メモ", required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("status_on", timezone.localdate())
+        kwargs["initial"].setdefault("status", Status.DONE)
+        kwargs["initial"].setdefault("source", Source.PHONE)
+        super().__init__(*args, **kwargs)
+
+    def clean_status_on(self):
+        value = self.cleaned_data["status_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("未来の日付は指定できません。")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("status") == Status.EXCLUDED and not (data.get("note") or "").strip():
+            self.add_error("note", "対象外にする理由をメモに入力してください。")
+        return data

@@ -1,0 +1,107 @@
+"""Everything that happened to a member, newest first: audit events tied to the member plus the status history
+(which also holds refused attempts, not in the audit log)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tracking.models import StatusChange
+
+# Plain words for the audit actions a member page shows. Unknown actions fall back to their code.
+ACTION_LABELS = {
+    "member.created": "会員を登録",
+    "member.updated": "会員情報を変更",
+    "member.password.revealed": "パスワードを表示",
+    "member.address.added": "追加メールアドレスを登録",
+    "member.address.updated": "追加メールアドレスを変更",
+    "member.card.issued": "会員証を発行",
+    "member.address_list.issued": "追加メールアドレスリストを発行",
+    "member.note.added": "メモを追加",
+    "notice.delivery.sent": "案内を送付",
+    "notice.delivery.failed": "案内の送付に失敗",
+    "notice.delivery.unknown": "案内の送付結果が不明",
+    "notice.delivery.retried": "案内を再送",
+    "tracking.accounts.notified": "案内により状況を更新",
+    "tracking.selfreport.submitted": "本人報告リンクから報告",
+    "access.denied": "他営業所からのアクセスを拒否",
+}
+# Covered by the StatusChange rows, which say more.
+SKIP_ACTIONS = {"tracking.status.changed", "tracking.status.refused_stale"}
+PREFIX_LABELS = {
+    "member.card": "会員証",
+    "member.address_list": "追加メールアドレスリスト",
+    "document": "書類",
+    "notice": "案内",
+}
+
+
+@dataclass
+class Entry:
+    at: datetime
+    kind: str  # "status" | "event"
+    title: str
+    detail: str
+    actor: str
+    css: str = ""
+
+
+def _label(action: str) -> str:
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    for prefix, label in PREFIX_LABELS.items():
+        if action.startswith(prefix):
+            return f"{label}（{action}）"
+    return action
+
+
+def _detail(details: dict) -> str:
+    keep = []
+    for key in ("reason", "serial", "edition", "notice", "channel", "account", "accounts", "campaign", "error"):
+        value = details.get(key)
+        if value not in (None, "", [], {}):
+            if isinstance(value, list):
+                value = "、".join(str(v) for v in value)
+            keep.append(str(value))
+    return " / ".join(keep)[:200]
+
+
+def member_timeline(member, *, limit: int = 100) -> list[Entry]:
+    from efnet.models import AuditEvent
+
+    entries: list[Entry] = []
+    events = AuditEvent.objects.filter(member_id=member.pk).exclude(action__in=SKIP_ACTIONS).order_by("-created_at")
+    for e in events[:limit]:
+        entries.append(
+            Entry(
+                at=e.created_at,
+                kind="event",
+                title=_label(e.action),
+                detail=_detail(e.details or {}),
+                actor=e.actor_name or "システム・本人",
+                css="ev-" + e.action.split(".")[0],
+            )
+        )
+    changes = (
+        StatusChange.objects.filter(account_status__member=member)
+        .select_related("account_status__address", "account_status__campaign", "recorded_by")
+        .order_by("-created_at")[:limit]
+    )
+    for c in changes:
+        label = c.account_status.account_label
+        title = f"{label}：{c.from_status} → {c.to_status}"
+        if not c.applied:
+            title += "（他の変更と重なったため未反映）"
+        parts = [c.source or "", c.status_on.strftime("%Y/%m/%d") if c.status_on else "", c.note]
+        entries.append(
+            Entry(
+                at=c.created_at,
+                kind="status",
+                title=title,
+                detail=" / ".join(p for p in parts if p),
+                actor=c.recorded_by.username if c.recorded_by else "本人・システム",
+                css="refused" if not c.applied else "",
+            )
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
