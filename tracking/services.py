@@ -142,8 +142,8 @@ def _status_record(*, account_status, status, actor, source, status_on, note, ex
         },
     )
     # The caller's object follows the row, so a page re-rendered from it shows the new state.
-    for field in ("status", "status_on", "source", "recorded_by_id", "note", "version", "updated_at"):
-        setattr(account_status, field, getattr(current, field))
+    for name in ("status", "status_on", "source", "recorded_by_id", "note", "version", "updated_at"):
+        setattr(account_status, name, getattr(current, name))
     return account_status
 
 

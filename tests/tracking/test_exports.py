@@ -1,0 +1,79 @@
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from efnet.models import AuditEvent
+from tests.conftest import login
+from tests.factories import MemberFactory
+from tracking.services import accounts_enroll
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tricky(world, campaign):
+    m = MemberFactory(office=world.office_a, name='=HYPERLINK("http://evil.example/","押してください")')
+    accounts_enroll(member=m)
+    plus = MemberFactory(office=world.office_a, name="+81 商会", name_kana="@カブシキガイシャ")
+    accounts_enroll(member=plus)
+    # 𠮷 (U+20BB7) and an emoji are not in CP932.
+    odd = MemberFactory(office=world.office_a, name="𠮷野家商店🍣")
+    accounts_enroll(member=odd)
+    return m
+
+
+def _get(client, fmt, **params):
+    return client.get(f"/tracking/members/export/{fmt}/", params)
+
+
+def test_cp932_csv_decodes_neutralises_and_replaces_visibly(client, world, tricky):
+    login(client, world.clerk_a)
+    response = _get(client, "csv", status="未完了")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode("cp932")  # must decode: what Excel in Japan opens by default
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["会員番号", "会社名", "フリガナ"]
+    names = [r[1] for r in rows[1:] if len(r) > 1]
+    assert '\'=HYPERLINK("http://evil.example/","押してください")' in names
+    assert "'+81 商会" in names
+    assert "〓野家商店〓" in names
+    assert "置き換えました" in rows[-1][0] and "2字" in rows[-1][0]
+    # Office scoping: only office A's members; no password anywhere.
+    assert world.member_b.number not in text and world.member_a.number in text
+    assert world.member_a.biglobe_password not in text
+    event = AuditEvent.objects.get(action="tracking.calllist.exported")
+    assert event.details["rows"] == len(rows) - 2 and event.details["format"] == "csv"
+    assert event.details["replaced_characters"] == 2
+
+
+def test_utf8_bom_csv_keeps_every_character(client, world, tricky):
+    login(client, world.head)
+    body = _get(client, "csv-utf8").content
+    assert body.startswith(b"\xef\xbb\xbf")
+    text = body.decode("utf-8-sig")
+    assert "𠮷野家商店🍣" in text and "'=HYPERLINK" in text
+    assert world.member_b.number in text  # head office sees both offices
+
+
+def test_xlsx_opens_and_formula_is_text(client, world, tricky):
+    login(client, world.clerk_a)
+    response = _get(client, "xlsx")
+    wb = load_workbook(io.BytesIO(response.content))
+    ws = wb.active
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert values[0][0] == "会員番号"
+    cells = {row[1]: ws.cell(row=i + 1, column=2) for i, row in enumerate(values)}
+    hyper = cells['\'=HYPERLINK("http://evil.example/","押してください")']
+    assert hyper.data_type == "s"
+    assert all(ws.cell(row=r, column=c).data_type != "f" for r in range(1, ws.max_row + 1) for c in range(1, 9))
+    numbers = {row[0] for row in values[1:]}
+    assert world.member_a.number in numbers and world.member_b.number not in numbers
+    assert AuditEvent.objects.get(action="tracking.calllist.exported").details["rows"] == len(values) - 1
+
+
+def test_export_of_other_office_is_not_possible_by_parameter(client, world, tricky):
+    login(client, world.clerk_a)
+    text = _get(client, "csv-utf8", office=world.office_b.pk).content.decode("utf-8-sig")
+    assert world.member_b.number not in text
