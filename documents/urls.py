@@ -1,2 +1,15 @@
+from django.urls import path
+
+from documents import views
+
 app_name = "documents"
-urlpatterns: list = []
+urlpatterns = [
+    path("members/<int:pk>/card/", views.card_issue, name="card_issue"),
+    path("members/<int:pk>/address-list/", views.address_list_issue, name="address_list_issue"),
+    path("members/<int:pk>/password-reset/", views.password_reset, name="password_reset"),
+    path("batches/", views.batch_list, name="batch_list"),
+    path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
+    path("batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
+    path("batches/<int:pk>/cancel/", views.batch_cancel, name="batch_cancel"),
+    path("batches/<int:pk>/download/", views.batch_download, name="batch_download"),
+]

@@ -1,0 +1,564 @@
+"""Issuing member cards and additional-address lists (singly, or in batches), and the password reset.
+
+Each issue is a reveal: it needs the reveal permission, goes through office scoping, is recorded in the issue
+register (MemberCard / AddressListIssue: serial, reason, issuer, office, superseded document, content hash)
+and audited in the same transaction. The PDF itself is returned, never stored, except a batch's, which waits
+encrypted for its one download (documents.storage).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from documents import storage
+from documents.models import BatchJob
+from efnet import audit
+from efnet.passwords import generate_password
+from efnet.pdf import check_printable, render_pdf
+from efnet.permissions import can_reveal
+from efnet.scoping import members_visible_to, offices_visible_to
+from efnet.wareki import seireki, slash_date
+from mailaddresses.models import AddressListIssue
+from members.models import Member, MemberCard, SalesOffice
+
+logger = logging.getLogger(__name__)
+
+Reason = MemberCard.Reason
+SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing a clerk could misread on the phone
+
+
+def new_serial(prefix: str, day: date) -> str:
+    return f"{prefix}-{day:%Y%m%d}-{''.join(secrets.choice(SERIAL_ALPHABET) for _ in range(6))}"
+
+
+def content_hash(printed: dict) -> str:
+    """A keyed hash (HMAC with the site key) of what was printed: it proves what a card said without the
+    register holding anything a password could be guessed back from."""
+    canonical = json.dumps(printed, ensure_ascii=False, sort_keys=True, default=str)
+    return salted_hmac("documents.content_hash", canonical, algorithm="sha256").hexdigest()
+
+
+def _check_may_issue(actor, member: Member) -> None:
+    if not can_reveal(actor):
+        raise PermissionDenied("パスワードを印字する権限がありません。")
+    if not members_visible_to(actor).filter(pk=member.pk).exists():
+        raise PermissionDenied("この会員の書類は発行できません。")
+
+
+def _password_stale_since(member: Member, address=None) -> date | None:
+    """The date the member reported changing this account's password, unless the office has reset it since
+    (then the stored password is the one the office issued, and the card prints it)."""
+    from tracking.selectors import password_changed_on
+
+    changed_on = password_changed_on(member=member, address=address)
+    if changed_on is None or address is not None:
+        return changed_on
+    last_reset = (
+        member.cards.filter(reason=Reason.PASSWORD_RESET).order_by("-issued_on").values_list("issued_on", flat=True)
+    ).first()
+    if last_reset is not None and last_reset > changed_on:
+        return None
+    return changed_on
+
+
+# --- member card -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedCard:
+    member_id: int
+    serial: str
+    context: dict
+    password_printed: bool
+    content_hash: str
+
+
+def prepare_card(member: Member, *, reason: str, issued_on: date, force_password: bool = False) -> PreparedCard:
+    """Everything a card prints, checked printable. Decrypts the password: callers are issuing services."""
+    stale_since = None if force_password else _password_stale_since(member)
+    office = member.office
+    context = {
+        "serial": new_serial("C", issued_on),
+        "issued_on": seireki(issued_on),
+        "reason": reason,
+        "registered_on": seireki(member.registered_on),
+        "number": member.number,
+        "name": member.name,
+        "postal_code": member.postal_code,
+        "address": member.address,
+        "user_id": member.biglobe_user_id,
+        "password": member.biglobe_password if stale_since is None else "",
+        "changed_on": seireki(stale_since) if stale_since else "",
+        "email": member.email,
+        "pop3_server": member.pop3_server,
+        "smtp_server": member.smtp_server,
+        "office_name": f"{office.name}" if office.kind in office.name else f"{office.name} {office.kind}",
+        "office_phone": office.phone,
+    }
+    check_printable(
+        {
+            "会員番号": context["number"],
+            "登録者名": context["name"],
+            "登録者住所": f"{context['postal_code']} {context['address']}",
+            "ユーザーID": context["user_id"],
+            "パスワード": context["password"],
+            "メールアドレス": context["email"],
+            "メールサーバー名": f"{context['pop3_server']} {context['smtp_server']}",
+            "営業所": f"{context['office_name']} {context['office_phone']}",
+        }
+    )
+    return PreparedCard(
+        member_id=member.pk,
+        serial=context["serial"],
+        context=context,
+        password_printed=stale_since is None,
+        content_hash=content_hash(context),
+    )
+
+
+def render_cards(contexts: list[dict]) -> bytes:
+    """One PDF document with one page per card (the batch path renders a chunk at a time through here)."""
+    return render_pdf(render_to_string("pdf/member_cards.html", {"cards": contexts}))
+
+
+def _record_card(*, member: Member, prepared: PreparedCard, reason: str, actor, issued_on: date, batch=None):
+    previous = member.cards.filter(superseded_by__isnull=True).order_by("-issued_at", "-id").first()
+    card = MemberCard(
+        member=member,
+        serial=prepared.serial,
+        issued_on=issued_on,
+        reason=reason,
+        issued_by=actor if getattr(actor, "is_authenticated", False) else None,
+        office=getattr(actor, "office", None),
+        supersedes=previous,
+        password_printed=prepared.password_printed,
+        content_hash=prepared.content_hash,
+    )
+    card.full_clean()
+    card.save()
+    details = {
+        "serial": card.serial,
+        "reason": reason,
+        # A printed password is a reveal; the key avoids the audit log's secret masking on purpose.
+        "reveal": prepared.password_printed,
+        "printed": "password" if prepared.password_printed else "self-set box",
+        "supersedes": previous.serial if previous else "",
+    }
+    if batch is not None:
+        details["batch"] = batch.pk
+    audit.record("member.card.issued", actor=actor, target=card, member=member, details=details)
+    return card
+
+
+@transaction.atomic
+def member_card_issue(*, member: Member, reason: str, actor, force_password: bool = False) -> tuple[MemberCard, bytes]:
+    """Issue one member card: the register row and its audit event, and the PDF (returned, never stored)."""
+    _check_may_issue(actor, member)
+    if reason not in Reason.values:
+        raise ValidationError("発行理由を選んでください。")
+    member = Member.objects.select_for_update().select_related("office").get(pk=member.pk)
+    issued_on = timezone.localdate()
+    prepared = prepare_card(member, reason=reason, issued_on=issued_on, force_password=force_password)
+    data = render_cards([prepared.context])
+    card = _record_card(member=member, prepared=prepared, reason=reason, actor=actor, issued_on=issued_on)
+    return card, data
+
+
+@transaction.atomic
+def member_password_reset(*, member: Member, actor) -> tuple[MemberCard, bytes]:
+    """The office reset the account at BIGLOBE: store a new generated password, put the account back to
+    "must change" (案内済) in the current campaign, and issue a card (パスワード再設定) that prints it."""
+    from tracking.models import AccountStatus, Source, Status
+    from tracking.selectors import current_campaign
+    from tracking.services import status_record
+
+    _check_may_issue(actor, member)
+    member = Member.objects.select_for_update().select_related("office").get(pk=member.pk)
+    member.biglobe_password = generate_password()
+    member.save(update_fields=["biglobe_password", "updated_at"])
+    audit.record("member.password.reset", actor=actor, target=member, details={"account": "メインアカウント"})
+    campaign = current_campaign()
+    if campaign is not None:
+        row, _ = AccountStatus.objects.get_or_create(campaign=campaign, member=member, address=None)
+        status_record(
+            account_status=row,
+            status=Status.NOTIFIED,
+            actor=actor,
+            source=Source.OFFICE_CHECK,
+            note="営業所でパスワードを再設定しました（会員証を再発行）。会員による変更が必要です。",
+        )
+    return member_card_issue(member=member, reason=Reason.PASSWORD_RESET, actor=actor, force_password=True)
+
+
+# --- additional-address list -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def address_list_issue(
+    *, member: Member, actor, reason: str = Reason.LOST, highlight_date: date | None = None
+) -> tuple[AddressListIssue, bytes]:
+    """Issue the member's additional-address list; addresses issued on ``highlight_date`` are 今回追加分."""
+    _check_may_issue(actor, member)
+    if reason not in Reason.values:
+        raise ValidationError("発行理由を選んでください。")
+    member = Member.objects.select_for_update().select_related("office").get(pk=member.pk)
+    addresses = list(member.additional_addresses.filter(is_active=True).order_by("slot"))
+    if highlight_date is None and addresses:
+        highlight_date = max(a.issued_on for a in addresses)
+    issued_on = timezone.localdate()
+    office = member.office
+    blocks = []
+    printed_any = False
+    for a in addresses:
+        stale_since = _password_stale_since(member, a)
+        printed_any |= stale_since is None
+        blocks.append(
+            {
+                "slot": a.slot,
+                "issued_on": slash_date(a.issued_on),
+                "highlight": a.issued_on == highlight_date,
+                "address": a.address,
+                "password": a.password if stale_since is None else "",
+                "changed_on": seireki(stale_since) if stale_since else "",
+                "login_id": a.login_id,
+                "pop3_server": a.pop3_server,
+                "smtp_server": a.smtp_server,
+                "smtp_port": a.smtp_port,
+            }
+        )
+    doc = {
+        "serial": new_serial("L", issued_on),
+        "issued_on": seireki(issued_on),
+        "reason": reason,
+        "highlight_date": slash_date(highlight_date) if highlight_date else "",
+        "number": member.number,
+        "name": member.name,
+        "user_id": member.biglobe_user_id,
+        "addresses": blocks,
+        "office_name": office.name if office.kind in office.name else f"{office.name} {office.kind}",
+        "office_phone": office.phone,
+    }
+    fields = {"会員番号": doc["number"], "会員名": doc["name"], "会員ID": doc["user_id"]}
+    for b in blocks:
+        label = f"追加メールアドレス{b['slot']}"
+        fields[f"{label}のメールアドレス"] = b["address"]
+        fields[f"{label}のパスワード"] = b["password"]
+        fields[f"{label}のID"] = b["login_id"]
+    check_printable(fields)
+    data = render_pdf(render_to_string("pdf/address_list.html", {"doc": doc}))
+    previous = member.address_list_issues.filter(superseded_by__isnull=True).order_by("-issued_at", "-id").first()
+    issue = AddressListIssue(
+        member=member,
+        serial=doc["serial"],
+        issued_on=issued_on,
+        highlight_date=highlight_date,
+        reason=reason,
+        issued_by=actor if getattr(actor, "is_authenticated", False) else None,
+        office=getattr(actor, "office", None),
+        supersedes=previous,
+        content_hash=content_hash(doc),
+    )
+    issue.full_clean()
+    issue.save()
+    audit.record(
+        "member.address_list.issued",
+        actor=actor,
+        target=issue,
+        member=member,
+        details={
+            "serial": issue.serial,
+            "reason": reason,
+            "reveal": printed_any,
+            "addresses": len(blocks),
+            "highlight_date": highlight_date.isoformat() if highlight_date else "",
+            "supersedes": previous.serial if previous else "",
+        },
+    )
+    return issue, data
+
+
+# --- batches -----------------------------------------------------------------------------------------------
+
+
+def batch_members(*, actor, office: SalesOffice, no_card_since: date | None):
+    """The members a batch would cover: active members of ``office`` visible to ``actor``, without a card
+    issued on or after ``no_card_since``."""
+    qs = members_visible_to(actor).filter(office=office, is_active=True)
+    if no_card_since is not None:
+        qs = qs.exclude(cards__issued_on__gte=no_card_since)
+    return qs.order_by("number")
+
+
+@transaction.atomic
+def batch_create(*, actor, office: SalesOffice, reason: str, no_card_since: date | None = None) -> BatchJob:
+    if not can_reveal(actor):
+        raise PermissionDenied("パスワードを印字する権限がありません。")
+    if not offices_visible_to(actor).filter(pk=office.pk).exists():
+        raise PermissionDenied("この営業所の会員証は発行できません。")
+    if reason not in Reason.values:
+        raise ValidationError("発行理由を選んでください。")
+    ids = list(batch_members(actor=actor, office=office, no_card_since=no_card_since).values_list("pk", flat=True))
+    if not ids:
+        raise ValidationError("条件に合う会員がいません。")
+    if len(ids) > settings.DOCUMENTS_BATCH_MAX_CARDS:
+        raise ValidationError(
+            f"一度に発行できるのは{settings.DOCUMENTS_BATCH_MAX_CARDS}件までです（{len(ids)}件が該当）。"
+        )
+    job = BatchJob.objects.create(
+        requested_by=actor,
+        office=office,
+        reason=reason,
+        no_card_since=no_card_since,
+        member_ids=ids,
+        total=len(ids),
+    )
+    audit.record(
+        "documents.batch.requested",
+        actor=actor,
+        target=job,
+        office=office,
+        details={"count": len(ids), "reason": reason, "no_card_since": str(no_card_since or "")},
+    )
+    from documents.tasks import render_batch
+
+    transaction.on_commit(lambda: render_batch.delay(job.pk))
+    return job
+
+
+@transaction.atomic
+def batch_cancel(*, job: BatchJob, actor) -> bool:
+    cancelled = BatchJob.objects.filter(pk=job.pk, status__in=BatchJob.ACTIVE).update(
+        status=BatchJob.Status.CANCELLED, finished_at=timezone.now()
+    )
+    if cancelled:
+        audit.record("documents.batch.cancelled", actor=actor, target=job, office=job.office)
+    return bool(cancelled)
+
+
+class BatchCancelled(Exception):
+    pass
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def write_cards_file(
+    chunks: Iterable[list[dict]], *, writer: storage.EncryptedWriter, as_zip: bool, on_chunk=None
+) -> str:
+    """Render each chunk of card contexts as one document and write the result through ``writer``.
+
+    ZIP: one PDF per chunk, streamed (memory flat whatever the batch size). PDF: the chunks merged into one
+    document (used up to DOCUMENTS_BATCH_ZIP_THRESHOLD cards). Returns the format written.
+    """
+    if as_zip:
+        with zipfile.ZipFile(writer, mode="w", compression=zipfile.ZIP_STORED) as archive:
+            first = 1
+            for contexts in chunks:
+                data = render_cards(contexts)
+                last = first + len(contexts) - 1
+                archive.writestr(f"membercards-{first:05d}-{last:05d}.pdf", data)
+                first = last + 1
+                if on_chunk:
+                    on_chunk(len(contexts))
+        return "zip"
+    from pypdf import PdfWriter
+
+    merged = PdfWriter()
+    for contexts in chunks:
+        merged.append(io.BytesIO(render_cards(contexts)))
+        if on_chunk:
+            on_chunk(len(contexts))
+    merged.write(writer)
+    return "pdf"
+
+
+def batch_run(*, job_id: int) -> None:
+    """Render a batch (called by the Celery task; safe to run twice: the job is claimed first)."""
+    now = timezone.now()
+    if not BatchJob.objects.filter(pk=job_id, status=BatchJob.Status.QUEUED).update(
+        status=BatchJob.Status.RUNNING, started_at=now
+    ):
+        return
+    job = BatchJob.objects.select_related("office", "requested_by").get(pk=job_id)
+    user = job.requested_by
+    # Scope is checked again for the user who asked: their role or office may have changed since.
+    if (
+        user is None
+        or not user.is_active
+        or not can_reveal(user)
+        or not offices_visible_to(user).filter(pk=job.office_id).exists()
+    ):
+        _batch_fail(job, "依頼者に発行の権限がなくなりました。")
+        return
+    visible = set(
+        members_visible_to(user)
+        .filter(pk__in=job.member_ids, office_id=job.office_id, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    ids = [pk for pk in job.member_ids if pk in visible]
+    job.file_key = storage.new_key()
+    job.file_name = f"{job.uuid}.bin"
+    job.save(update_fields=["file_key", "file_name"])
+    path = storage.files_dir() / job.file_name
+    writer = storage.EncryptedWriter(path, key=job.file_key, file_id=str(job.uuid))
+    issued_on = timezone.localdate()
+    prepared: list[PreparedCard] = []
+    problems: list[str] = []
+    skipped = len(job.member_ids) - len(ids)
+
+    def contexts() -> Iterator[list[dict]]:
+        nonlocal skipped
+        for chunk_ids in _chunks(ids, max(1, settings.DOCUMENTS_BATCH_CHUNK_SIZE)):
+            if not BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.RUNNING).exists():
+                raise BatchCancelled
+            members = Member.objects.select_related("office").in_bulk(chunk_ids)
+            chunk = []
+            for pk in chunk_ids:
+                try:
+                    card = prepare_card(members[pk], reason=job.reason, issued_on=issued_on)
+                except ValidationError as exc:
+                    skipped += 1
+                    problems.append(f"{members[pk].number}: {exc.messages[0]}")
+                    continue
+                # Only what the register needs is kept between chunks; the printed contexts are dropped.
+                prepared.append(PreparedCard(card.member_id, card.serial, {}, card.password_printed, card.content_hash))
+                chunk.append(card.context)
+            if chunk:
+                yield chunk
+
+    def progress(count: int) -> None:
+        BatchJob.objects.filter(pk=job.pk).update(
+            done_count=len(prepared), skipped_count=skipped, error="\n".join(problems)[:500]
+        )
+
+    try:
+        file_format = write_cards_file(
+            contexts(), writer=writer, as_zip=len(ids) > settings.DOCUMENTS_BATCH_ZIP_THRESHOLD, on_chunk=progress
+        )
+        size = writer.close()
+    except BatchCancelled:
+        writer.abort()
+        return
+    except Exception as exc:
+        writer.abort()
+        logger.exception("batch %s failed", job.pk)
+        _batch_fail(job, f"作成に失敗しました: {type(exc).__name__}")
+        return
+    try:
+        _batch_finish(job, prepared=prepared, skipped=skipped, problems=problems, file_format=file_format, size=size)
+    except (BatchCancelled, IntegrityError):
+        path.unlink(missing_ok=True)
+
+
+@transaction.atomic
+def _batch_finish(job, *, prepared, skipped, problems, file_format, size) -> None:
+    # The register is written only once the whole file exists: a cancelled or failed batch issued nothing.
+    locked = BatchJob.objects.select_for_update().get(pk=job.pk)
+    if locked.status != BatchJob.Status.RUNNING:
+        raise BatchCancelled
+    members = Member.objects.in_bulk([p.member_id for p in prepared])
+    issued_on = timezone.localdate()
+    for p in prepared:
+        _record_card(
+            member=members[p.member_id],
+            prepared=p,
+            reason=job.reason,
+            actor=job.requested_by,
+            issued_on=issued_on,
+            batch=job,
+        )
+    now = timezone.now()
+    BatchJob.objects.filter(pk=job.pk).update(
+        status=BatchJob.Status.DONE,
+        done_count=len(prepared),
+        skipped_count=skipped,
+        error="\n".join(problems)[:500],
+        file_format=file_format,
+        file_size=size,
+        finished_at=now,
+        expires_at=now + timedelta(hours=settings.DOCUMENTS_BATCH_EXPIRY_HOURS),
+    )
+    audit.record(
+        "documents.batch.completed",
+        actor=job.requested_by,
+        target=job,
+        office=job.office,
+        details={"cards": len(prepared), "skipped": skipped, "format": file_format},
+    )
+
+
+def _batch_fail(job: BatchJob, message: str) -> None:
+    BatchJob.objects.filter(pk=job.pk).update(
+        status=BatchJob.Status.FAILED, error=message[:500], finished_at=timezone.now()
+    )
+
+
+def batch_download(*, job: BatchJob, actor) -> Iterator[bytes]:
+    """Claim the download (first one only, when so configured) and stream the decrypted file."""
+    if job.requested_by_id != actor.pk:
+        raise PermissionDenied("依頼したユーザーだけがダウンロードできます。")
+    if job.status != BatchJob.Status.DONE or (job.expires_at and job.expires_at <= timezone.now()):
+        raise ValidationError("このファイルはダウンロードできません（削除済みまたは期限切れ）。")
+    if settings.DOCUMENTS_BATCH_DELETE_AFTER_DOWNLOAD:
+        with transaction.atomic():
+            claimed = BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.DONE).update(
+                status=BatchJob.Status.DOWNLOADED, downloaded_at=timezone.now()
+            )
+            if not claimed:
+                raise ValidationError("このファイルはすでにダウンロードされ、削除されました。")
+            audit.record(
+                "documents.batch.downloaded", actor=actor, target=job, office=job.office, details={"reveal": True}
+            )
+    else:
+        audit.record("documents.batch.downloaded", actor=actor, target=job, office=job.office, details={"reveal": True})
+    path = storage.files_dir() / job.file_name
+    key = job.file_key
+    delete_after = settings.DOCUMENTS_BATCH_DELETE_AFTER_DOWNLOAD
+
+    def stream() -> Iterator[bytes]:
+        try:
+            yield from storage.read_decrypted(path, key=key, file_id=str(job.uuid))
+        finally:
+            if delete_after:
+                path.unlink(missing_ok=True)
+                BatchJob.objects.filter(pk=job.pk).update(file_key="", file_name="")
+
+    return stream()
+
+
+def purge_expired_batches() -> int:
+    """Delete the files of batches past their expiry, and of cancelled or failed ones. Returns how many."""
+    now = timezone.now()
+    purged = 0
+    expired = BatchJob.objects.filter(status=BatchJob.Status.DONE, expires_at__lte=now)
+    for job in expired:
+        if BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.DONE).update(
+            status=BatchJob.Status.EXPIRED, file_key="", file_name=""
+        ):
+            if job.file_name:
+                (storage.files_dir() / job.file_name).unlink(missing_ok=True)
+            purged += 1
+    leftovers = BatchJob.objects.filter(
+        status__in=[BatchJob.Status.CANCELLED, BatchJob.Status.FAILED, BatchJob.Status.DOWNLOADED, "expired"]
+    ).exclude(file_name="")
+    for job in leftovers:
+        (storage.files_dir() / job.file_name).unlink(missing_ok=True)
+        BatchJob.objects.filter(pk=job.pk).update(file_key="", file_name="")
+        purged += 1
+    return purged

@@ -1,0 +1,182 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from documents import services
+from documents.forms import AddressListIssueForm, BatchForm, CardIssueForm, PasswordResetForm
+from documents.models import BatchJob
+from efnet import audit
+from efnet.auth_views import ReauthForm, mark_authenticated_now, recently_authenticated
+from efnet.permissions import require_member_editor, require_reveal
+from efnet.scoping import get_visible_or_404, visible_to
+from members.models import Member
+
+
+def _get_member_for_user(request, pk) -> Member:
+    return get_visible_or_404(request.user, Member.objects.select_related("office"), pk=pk)
+
+
+def _get_batch_for_user(request, pk) -> BatchJob:
+    """Another office's batch is a 404 (audited by the scoping helper)."""
+    return get_visible_or_404(request.user, BatchJob.objects.select_related("office", "requested_by"), pk=pk)
+
+
+def _pdf_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # It carries a password: no cache, proxy or browser history may keep it.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _reauth_needed(request, member, title):
+    """Printing a password asks for the login password again when the last login is not recent."""
+    if recently_authenticated(request):
+        return None
+    form = ReauthForm(request.POST if "password" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        if request.user.check_password(form.cleaned_data["password"]):
+            mark_authenticated_now(request)
+            return None
+        form.add_error("password", "パスワードが正しくありません。")
+    carried = {k: v for k, v in request.POST.items() if k not in ("password", "csrfmiddlewaretoken")}
+    response = render(
+        request,
+        "documents/reauth.html",
+        {"member": member, "title": title, "reauth_form": form, "carried": carried, "action": request.path},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@never_cache
+@require_reveal
+@sensitive_post_parameters("password")
+def card_issue(request, pk):
+    member = _get_member_for_user(request, pk)
+    form = CardIssueForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "発行理由を選んでください。")
+        return redirect("members:detail", pk=member.pk)
+    if (response := _reauth_needed(request, member, "会員証を再発行")) is not None:
+        return response
+    try:
+        card, data = services.member_card_issue(member=member, reason=form.cleaned_data["reason"], actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("members:detail", pk=member.pk)
+    return _pdf_response(data, f"membercard-{member.number}-{card.serial}.pdf")
+
+
+@require_POST
+@never_cache
+@require_reveal
+@sensitive_post_parameters("password")
+def address_list_issue(request, pk):
+    member = _get_member_for_user(request, pk)
+    form = AddressListIssueForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "入力内容を確認してください。")
+        return redirect("members:detail", pk=member.pk)
+    if (response := _reauth_needed(request, member, "追加メールアドレスリストを発行")) is not None:
+        return response
+    try:
+        issue, data = services.address_list_issue(
+            member=member,
+            reason=form.cleaned_data["reason"],
+            highlight_date=form.cleaned_data["highlight_date"],
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("members:detail", pk=member.pk)
+    return _pdf_response(data, f"addresslist-{member.number}-{issue.serial}.pdf")
+
+
+@require_POST
+@never_cache
+@require_reveal
+@require_member_editor
+@sensitive_post_parameters("password")
+def password_reset(request, pk):
+    member = _get_member_for_user(request, pk)
+    form = PasswordResetForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "BIGLOBEで再設定したことを確認のうえ、チェックを入れてください。")
+        return redirect("members:detail", pk=member.pk)
+    if (response := _reauth_needed(request, member, "パスワード再設定")) is not None:
+        return response
+    try:
+        card, data = services.member_password_reset(member=member, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("members:detail", pk=member.pk)
+    return _pdf_response(data, f"membercard-{member.number}-{card.serial}.pdf")
+
+
+@require_reveal
+def batch_list(request):
+    form = BatchForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.batch_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except PermissionDenied:
+            form.add_error("office", "この営業所の会員証は発行できません。")
+        else:
+            messages.success(request, f"{job.total}件の会員証の作成を開始しました。")
+            return redirect("documents:batch_detail", pk=job.pk)
+    jobs = visible_to(request.user, BatchJob.objects.select_related("office", "requested_by"))[:50]
+    return render(request, "documents/batch_list.html", {"form": form, "jobs": jobs})
+
+
+@require_reveal
+def batch_detail(request, pk):
+    job = _get_batch_for_user(request, pk)
+    return render(request, "documents/batch_detail.html", {"job": job})
+
+
+@require_reveal
+def batch_progress(request, pk):
+    job = _get_batch_for_user(request, pk)
+    return render(request, "documents/_batch_progress.html", {"job": job})
+
+
+@require_POST
+@require_reveal
+def batch_cancel(request, pk):
+    job = _get_batch_for_user(request, pk)
+    if services.batch_cancel(job=job, actor=request.user):
+        messages.info(request, "一括発行を取り消しました。")
+    else:
+        messages.warning(request, "すでに終了しているため取り消せません。")
+    return redirect("documents:batch_detail", pk=job.pk)
+
+
+@require_POST
+@never_cache
+@require_reveal
+def batch_download(request, pk):
+    job = _get_batch_for_user(request, pk)
+    if job.requested_by_id != request.user.pk:
+        # Same office, but not the one who asked: the file is theirs alone. Recorded like any refused access.
+        audit.record("access.denied", actor=request.user, target=job, office=job.office, details={"why": "not_owner"})
+        messages.error(request, "このファイルは依頼したユーザーだけがダウンロードできます。")
+        return redirect("documents:batch_detail", pk=job.pk)
+    try:
+        stream = services.batch_download(job=job, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("documents:batch_detail", pk=job.pk)
+    content_type = "application/zip" if job.file_format == "zip" else "application/pdf"
+    response = StreamingHttpResponse(stream, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{job.download_name}"'
+    response["Content-Length"] = str(job.file_size)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,27 @@
+from tests.url_specs import UrlSpec
+
+
+def member(world, own):
+    return {"pk": (world.member_a if own else world.member_b).pk}
+
+
+def batch(world, own):
+    from documents.models import BatchJob
+
+    office, user = (world.office_a, world.clerk_a) if own else (world.office_b, world.clerk_b)
+    job = BatchJob.objects.create(requested_by=user, office=office, reason="紛失再発行", member_ids=[], total=0)
+    return {"pk": job.pk}
+
+
+SPECS = [
+    UrlSpec("documents:card_issue", "reveal", member, method="POST", data=lambda w, own: {"reason": "紛失再発行"}),
+    UrlSpec(
+        "documents:address_list_issue", "reveal", member, method="POST", data=lambda w, own: {"reason": "紛失再発行"}
+    ),
+    UrlSpec("documents:password_reset", "reveal", member, method="POST", data=lambda w, own: {"confirm": "on"}),
+    UrlSpec("documents:batch_list", "reveal"),
+    UrlSpec("documents:batch_detail", "reveal", batch),
+    UrlSpec("documents:batch_progress", "reveal", batch),
+    UrlSpec("documents:batch_cancel", "reveal", batch, method="POST"),
+    UrlSpec("documents:batch_download", "reveal", batch, method="POST"),
+]
