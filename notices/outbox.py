@@ -125,6 +125,7 @@ def mark_retry(delivery: Delivery, error: str) -> int | None:
         status=Delivery.Status.QUEUED,
         next_attempt_at=timezone.now() + timedelta(seconds=wait),
         last_error=error[:500],
+        dispatched_at=None,  # the periodic run picks it up once due, should the countdown task be lost
     )
     return wait
 
