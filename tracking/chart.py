@@ -19,7 +19,7 @@ class Chart:
     x_ticks: list  # (x, label)
     deadline_x: float | None
     today_x: float | None
-    last: tuple  # (x, y, label) of the newest point
+    last: tuple  # (x, y, label, dy) of the newest point; the label sits under the point near the top
     summary: str  # text alternative
     plot: tuple  # (left, top, right, bottom)
 
@@ -43,7 +43,7 @@ def completion_chart(series: list[tuple[date, int]], *, total: int, deadline: da
     points = " ".join(f"{a},{b}" for a, b in coords)
     base = y(0)
     area = f"{coords[0][0]},{base} {points} {coords[-1][0]},{base}"
-    y_ticks = [(y(round(top_value * p / 100)), f"{p}%") for p in (0, 25, 50, 75, 100)]
+    y_ticks = [(round(TOP + plot_h * (1 - p / 100), 1), f"{p}%") for p in (0, 25, 50, 75, 100)]
     # About six date labels, at whole days.
     step = max(span // 6, 1)
     x_ticks = []
@@ -62,7 +62,7 @@ def completion_chart(series: list[tuple[date, int]], *, total: int, deadline: da
         x_ticks=x_ticks,
         deadline_x=x(deadline) if deadline and deadline >= first else None,
         today_x=x(today) if first <= today <= last_day else None,
-        last=(coords[-1][0], coords[-1][1], f"{done}件 ({pct})"),
+        last=(coords[-1][0], coords[-1][1], f"{done}件 ({pct})", 16 if coords[-1][1] < TOP + 24 else -10),
         summary=summary,
         plot=(LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM),
     )
