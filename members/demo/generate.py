@@ -135,8 +135,8 @@ def _make_batch(rng, offices, weights, first_number, size):
             name_kana=kana,
             postal_code=f"{postal_prefix}-{rng.randint(0, 9999):04d}",
             address=f"{prefecture}{rng.choice(streets)}{rng.randint(1, 9)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}",
-            phone=f"{area_code}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}",
-            fax=f"{area_code}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}" if rng.random() < 0.8 else "",
+            phone=_phone(rng, area_code),
+            fax=_phone(rng, area_code) if rng.random() < 0.8 else "",
             office=office,
             biglobe_user_id=user_id,
             email=f"{user_id}@efnet-demo.example" if rng.random() < 0.82 else "",
@@ -157,6 +157,13 @@ def _make_batch(rng, offices, weights, first_number, size):
             address.password = demo_password(rng)
             addresses.append(address)
     return members, addresses
+
+
+def _phone(rng: random.Random, area_code: str) -> str:
+    """Ten digits as Japanese landlines have them: 06-6942-4028, 011-222-4321, 0233-22-8655."""
+    width = 6 - len(area_code)
+    exchange = rng.randint(2 * 10 ** (width - 1), 10**width - 1)
+    return f"{area_code}-{exchange}-{rng.randint(0, 9999):04d}"
 
 
 def _make_statuses(rng, campaign, members, addresses):
