@@ -24,15 +24,16 @@ def neutralise(value) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def call_list_rows(members, *, campaign) -> Iterable[list[str]]:
-    """Rows for the members of an annotated queryset (members_in_campaign), in chunks: two queries a chunk."""
-    from tracking.selectors import pending_labels
+def call_list_rows(states, *, campaign) -> Iterable[list[str]]:
+    """Rows for a ``member_states`` queryset, in chunks: two more queries a chunk, none per member."""
+    from tracking.selectors import hydrate, pending_labels
 
     chunk: list = []
 
     def flush():
-        labels = pending_labels(member_ids=[m.pk for m in chunk], campaign=campaign)
-        for m in chunk:
+        members = hydrate(chunk)
+        labels = pending_labels(member_ids=[m.pk for m in members], campaign=campaign)
+        for m in members:
             last = timezone.localtime(m.last_notice).strftime("%Y/%m/%d") if m.last_notice else "未案内"
             yield [
                 m.number,
@@ -45,8 +46,8 @@ def call_list_rows(members, *, campaign) -> Iterable[list[str]]:
                 last,
             ]
 
-    for member in members.select_related("office").iterator(chunk_size=CHUNK):
-        chunk.append(member)
+    for row in states.iterator(chunk_size=CHUNK):
+        chunk.append(row)
         if len(chunk) >= CHUNK:
             yield from flush()
             chunk = []

@@ -8,7 +8,7 @@ from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Value,
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from efnet.scoping import members_visible_to, offices_visible_to, visible_to
+from efnet.scoping import offices_visible_to, visible_to
 from members.models import Member
 from tracking.models import AccountStatus, Campaign, Status
 
@@ -74,45 +74,69 @@ def campaign_accounts(*, user, campaign) -> QuerySet[AccountStatus]:
     return visible_to(user, qs, office_path="member__office")
 
 
-def members_in_campaign(*, user, campaign) -> QuerySet[Member]:
-    """Members enrolled in ``campaign`` that ``user`` may see, annotated with their account counts
-    (n_not_notified, n_notified, n_done, n_excluded, n_pending), ``state`` and ``last_notice``.
+def member_states(*, user, campaign, office=None, text: str = "") -> QuerySet:
+    """One row per member enrolled in ``campaign`` that ``user`` may see (dicts, grouped in the database):
+    member_id, office_id, n_not_notified, n_notified, n_done, n_excluded, n_pending, last_notice (newest
+    notice among the open accounts) and ``state``. Grouped over the status rows by member only, so it stays
+    cheap with 100,000 members; ``hydrate`` turns a page of rows into Member objects."""
+    qs = campaign_accounts(user=user, campaign=campaign)
+    if office is not None:
+        qs = qs.filter(member__office=office)
+    if text:
+        from efnet import normalize
 
-    One GROUP BY query; all conditions on the join sit in one filter() so the counts use that join only."""
-    acc = "account_statuses"
-    qs = members_visible_to(user).filter(
-        Q(is_active=True)
-        & Q(**{f"{acc}__campaign": campaign})
-        & (Q(**{f"{acc}__address__isnull": True}) | Q(**{f"{acc}__address__is_active": True}))
-    )
+        number = normalize.member_number(text)
+        cond = Q(member__name__icontains=text) | Q(member__name_kana__icontains=normalize.kana(text))
+        if number.isdigit():
+            cond |= Q(member__number__startswith=number)
+        qs = qs.filter(cond)
 
     def count(*statuses):
-        return Count(f"{acc}__id", filter=Q(**{f"{acc}__status__in": statuses}))
+        return Count("id", filter=Q(status__in=statuses))
 
-    return qs.annotate(
-        n_not_notified=count(Status.NOT_NOTIFIED),
-        n_notified=count(Status.NOTIFIED),
-        n_done=count(Status.DONE),
-        n_excluded=count(Status.EXCLUDED),
-        n_pending=count(Status.NOT_NOTIFIED, Status.NOTIFIED),
-        last_notice=Max(f"{acc}__last_notified_at", filter=Q(**{f"{acc}__status__in": OPEN_STATUSES})),
-    ).annotate(
-        state=Case(
-            When(GreaterThan(F("n_not_notified"), 0), then=Value(Status.NOT_NOTIFIED.value)),
-            When(GreaterThan(F("n_notified"), 0), then=Value(Status.NOTIFIED.value)),
-            When(GreaterThan(F("n_done"), 0), then=Value(Status.DONE.value)),
-            default=Value(Status.EXCLUDED.value),
-            output_field=CharField(),
+    return (
+        qs.order_by()
+        .values("member_id")
+        .annotate(
+            office_id=F("member__office_id"),
+            n_not_notified=count(Status.NOT_NOTIFIED),
+            n_notified=count(Status.NOTIFIED),
+            n_done=count(Status.DONE),
+            n_excluded=count(Status.EXCLUDED),
+            n_pending=count(Status.NOT_NOTIFIED, Status.NOTIFIED),
+            last_notice=Max("last_notified_at", filter=Q(status__in=OPEN_STATUSES)),
+        )
+        .annotate(
+            state=Case(
+                When(GreaterThan(F("n_not_notified"), 0), then=Value(Status.NOT_NOTIFIED.value)),
+                When(GreaterThan(F("n_notified"), 0), then=Value(Status.NOTIFIED.value)),
+                When(GreaterThan(F("n_done"), 0), then=Value(Status.DONE.value)),
+                default=Value(Status.EXCLUDED.value),
+                output_field=CharField(),
+            )
         )
     )
 
 
-def filter_member_state(qs: QuerySet[Member], state: str) -> QuerySet[Member]:
+def filter_member_state(qs: QuerySet, state: str) -> QuerySet:
     if state == INCOMPLETE:
         return qs.filter(n_pending__gt=0)
     if state in MEMBER_STATES:
         return qs.filter(state=state)
     return qs
+
+
+def hydrate(rows) -> list[Member]:
+    """Member objects (with office) for rows of ``member_states``, in the rows' order, carrying their counts."""
+    rows = list(rows)
+    members = Member.objects.select_related("office").in_bulk([r["member_id"] for r in rows])
+    out = []
+    for r in rows:
+        m = members[r["member_id"]]
+        for key in ("n_not_notified", "n_notified", "n_done", "n_excluded", "n_pending", "last_notice", "state"):
+            setattr(m, key, r[key])
+        out.append(m)
+    return out
 
 
 @dataclass
@@ -156,8 +180,7 @@ def dashboard_rows(*, user, campaign) -> tuple[list[OfficeRow], OfficeRow]:
             if row is not None:
                 row.accounts[status] += n
                 row.accounts["total"] += n
-    inner = members_in_campaign(user=user, campaign=campaign).order_by().values("office_id", "state")
-    sql, params = inner.query.sql_with_params()
+    sql, params = member_states(user=user, campaign=campaign).query.sql_with_params()
     # Counting members by state needs a GROUP BY over the per-member GROUP BY, which the ORM cannot say.
     # ``sql`` is Django's own compiled query with its values kept apart in ``params``: nothing user-typed is
     # pasted into the text.
@@ -192,13 +215,14 @@ def completion_series(*, user, campaign, until: date | None = None) -> list[tupl
     return series
 
 
-def waiting_members(*, user, campaign) -> QuerySet[Member]:
+def waiting_members(*, user, campaign, limit: int = 20) -> list[Member]:
     """Incomplete members, longest waiting since their last notice first (never notified last)."""
-    return (
-        members_in_campaign(user=user, campaign=campaign)
+    rows = (
+        member_states(user=user, campaign=campaign)
         .filter(n_pending__gt=0)
-        .order_by(F("last_notice").asc(nulls_last=True), "number")
+        .order_by(F("last_notice").asc(nulls_last=True), "member__number")[:limit]
     )
+    return hydrate(rows)
 
 
 def pending_labels(*, member_ids, campaign) -> dict[int, list[str]]:

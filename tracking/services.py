@@ -306,3 +306,34 @@ def self_report_submit(*, member, campaign, nonce: str, account_ids: list[int]) 
         details={"campaign": campaign.name, "accounts": [r.account_label for r in rows]},
     )
     return len(rows)
+
+
+@transaction.atomic
+def campaign_enroll_all(*, campaign: Campaign, actor) -> int:
+    """Give every active account of every active member a 未案内 row in ``campaign`` (a new campaign's start).
+
+    Rows that exist are kept as they are; safe to run again. Set-based: a few queries whatever the size."""
+    from mailaddresses.models import AdditionalMailAddress
+    from members.models import Member
+
+    have_primary = set(
+        AccountStatus.objects.filter(campaign=campaign, address__isnull=True).values_list("member_id", flat=True)
+    )
+    have_address = set(
+        AccountStatus.objects.filter(campaign=campaign, address__isnull=False).values_list("address_id", flat=True)
+    )
+    rows = [
+        AccountStatus(campaign=campaign, member_id=pk)
+        for pk in Member.objects.filter(is_active=True).values_list("pk", flat=True)
+        if pk not in have_primary
+    ]
+    rows += [
+        AccountStatus(campaign=campaign, member_id=member_id, address_id=pk)
+        for pk, member_id in AdditionalMailAddress.objects.filter(is_active=True, member__is_active=True).values_list(
+            "pk", "member_id"
+        )
+        if pk not in have_address
+    ]
+    AccountStatus.objects.bulk_create(rows, batch_size=2000)
+    audit.record("tracking.campaign.enrolled", actor=actor, target=campaign, details={"created": len(rows)})
+    return len(rows)

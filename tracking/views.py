@@ -71,7 +71,7 @@ def dashboard(request):
     series = selectors.completion_series(user=request.user, campaign=campaign, until=today)
     counted = total.accounts["total"] - total.accounts[Status.EXCLUDED]
     chart = completion_chart(series, total=counted, deadline=campaign.deadline, today=today)
-    waiting = selectors.waiting_members(user=request.user, campaign=campaign)[:20]
+    waiting = selectors.waiting_members(user=request.user, campaign=campaign)
     labels = selectors.pending_labels(member_ids=[m.pk for m in waiting], campaign=campaign)
     for m in waiting:
         m.pending_labels = labels.get(m.pk, [])
@@ -95,15 +95,14 @@ def dashboard(request):
 
 
 def _member_queryset(request, values):
-    campaign = values["campaign"]
-    qs = selectors.members_in_campaign(user=request.user, campaign=campaign)
-    if values["office"]:
-        qs = qs.filter(office=values["office"])
+    """member_states rows for the list filters, longest-waiting first when listing the incomplete."""
+    qs = selectors.member_states(
+        user=request.user, campaign=values["campaign"], office=values["office"], text=values["q"]
+    )
     qs = selectors.filter_member_state(qs, values["status"])
-    qs = _text_filter(qs, values["q"])
     if values["status"] in (selectors.INCOMPLETE, Status.NOTIFIED, Status.NOT_NOTIFIED):
-        return qs.order_by(F("last_notice").asc(nulls_last=True), "number")
-    return qs.order_by("number")
+        return qs.order_by(F("last_notice").asc(nulls_last=True), "member__number")
+    return qs.order_by("member__number")
 
 
 def member_list(request):
@@ -112,6 +111,7 @@ def member_list(request):
     if values["campaign"] is None:
         return _no_campaign(request)
     page = Paginator(_member_queryset(request, values), MEMBER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = selectors.hydrate(page.object_list)
     labels = selectors.pending_labels(member_ids=[m.pk for m in page.object_list], campaign=values["campaign"])
     today = timezone.localdate()
     for m in page.object_list:
