@@ -263,3 +263,11 @@ CELERY_BEAT_SCHEDULE["documents-purge-expired-batches"] = {
 # WeasyPrint logs every rendering step at INFO.
 LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}
+
+# --- tracking ---
+# Member self-report links: how long a link works, and how many requests per link and per client address are
+# accepted in each window (counted in the database, so the limit holds across processes and servers).
+TRACKING_SELF_REPORT_MAX_AGE_DAYS = env.int("TRACKING_SELF_REPORT_MAX_AGE_DAYS", default=60)
+TRACKING_SELF_REPORT_WINDOW_SECONDS = env.int("TRACKING_SELF_REPORT_WINDOW_SECONDS", default=3600)
+TRACKING_SELF_REPORT_LINK_LIMIT = env.int("TRACKING_SELF_REPORT_LINK_LIMIT", default=20)
+TRACKING_SELF_REPORT_IP_LIMIT = env.int("TRACKING_SELF_REPORT_IP_LIMIT", default=60)

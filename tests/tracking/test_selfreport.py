@@ -6,6 +6,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from efnet.models import AuditEvent
+from tests.factories import AddressFactory
 from tracking import selfreport
 from tracking.models import AccountStatus, SelfReportHit, Source, Status, StatusChange
 from tracking.selectors import pending_accounts
@@ -118,3 +119,17 @@ def test_mark_notified_and_pending_accounts(world, campaign):
     extra.refresh_from_db()
     assert extra.last_notified_at == later and extra.status == Status.NOTIFIED
     assert AuditEvent.objects.filter(action="tracking.accounts.notified", member_id=world.member_a.pk).count() == 2
+
+
+def test_new_campaign_enrols_every_active_account_once(world, campaign):
+    from tracking.models import Campaign
+    from tracking.services import campaign_enroll_all
+
+    gone = AddressFactory(member=world.member_b, slot=2, is_active=False)
+    second = Campaign.objects.create(name="第2期", started_on=datetime.date(2026, 9, 1))
+    created = campaign_enroll_all(campaign=second, actor=world.admin)
+    # member_a, member_b (primary) + address_a, address_b; not the inactive address.
+    assert created == 4
+    assert not AccountStatus.objects.filter(campaign=second, address=gone).exists()
+    assert campaign_enroll_all(campaign=second, actor=world.admin) == 0
+    assert AccountStatus.objects.filter(campaign=second, status=Status.NOT_NOTIFIED).count() == 4
