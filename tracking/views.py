@@ -207,7 +207,7 @@ def account_list(request):
             "values": values,
             "page": page,
             "querystring": params.urlencode(),
-            "action_form": StatusActionForm(),
+            "action_form": StatusActionForm(auto_id="bulk_%s"),
         },
     )
 
@@ -382,5 +382,11 @@ def self_report(request, token):
     return render(
         request,
         "tracking/self_report.html",
-        {"member": member, "campaign": campaign, "accounts": accounts, "error": error},
+        {
+            "member": member,
+            "campaign": campaign,
+            "accounts": accounts,
+            "error": error,
+            "has_open": any(a.status in selectors.OPEN_STATUSES for a in accounts),
+        },
     )
