@@ -160,6 +160,8 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
     last_error = models.CharField(_("エラー"), max_length=500, blank=True)
+    # The member's pending accounts were marked 案内済 (tracking) for this delivery; retried until they are.
+    tracking_done = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

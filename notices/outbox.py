@@ -95,9 +95,32 @@ def mark_sent(delivery: Delivery) -> None:
         member=delivery.member,
         details={"notice": delivery.notice_id, "channel": "email", "message_id": delivery.message_id},
     )
+    transaction.on_commit(lambda: update_tracking(delivery, at=now))
+
+
+def update_tracking(delivery: Delivery, *, at, actor=None) -> bool:
+    """Mark the member's pending accounts 案内済. Kept apart from recording the send: a failure here must
+    never turn a sent message back into one that could be sent again; the periodic run retries it."""
     from tracking.services import accounts_mark_notified
 
-    accounts_mark_notified(member=delivery.member, campaign=delivery.notice.campaign, at=now)
+    try:
+        with transaction.atomic():
+            accounts_mark_notified(member=delivery.member, campaign=delivery.notice.campaign, actor=actor, at=at)
+            Delivery.objects.filter(pk=delivery.pk).update(tracking_done=True)
+    except Exception:
+        log.exception("delivery %s: marking the member's accounts notified failed; will retry", delivery.pk)
+        return False
+    return True
+
+
+def retry_tracking(limit: int = 500) -> int:
+    done = 0
+    rows = Delivery.objects.filter(status=Delivery.Status.SENT, tracking_done=False).select_related(
+        "member", "notice__campaign"
+    )
+    for delivery in rows[:limit]:
+        done += update_tracking(delivery, at=delivery.sent_at or timezone.now())
+    return done
 
 
 @transaction.atomic
@@ -278,6 +301,7 @@ def reap_stale(*, older_than_seconds: int | None = None) -> int:
 def redispatch_all() -> int:
     """The periodic task: reap stale rows, then refill the queue for every notice that is sending."""
     reap_stale()
+    retry_tracking()
     total = 0
     for notice_id in Notice.objects.filter(state=Notice.State.SENDING).values_list("id", flat=True):
         total += dispatch(notice_id, only_stale=True)

@@ -213,9 +213,9 @@ def delivery_resolve_unknown(*, delivery: Delivery, actor, decision: str) -> boo
 
 
 def _mark_member_notified(delivery: Delivery, *, at, actor=None) -> None:
-    from tracking.services import accounts_mark_notified
+    from notices.outbox import update_tracking
 
-    accounts_mark_notified(member=delivery.member, campaign=delivery.notice.campaign, actor=actor, at=at)
+    transaction.on_commit(lambda: update_tracking(delivery, at=at, actor=actor))
 
 
 @transaction.atomic

@@ -1,0 +1,7 @@
+"""Settings for the Celery worker processes the real-worker tests start: the test settings, but sending by
+SMTP to the address in EMAIL_URL (the tests' aiosmtpd server) and consuming from the Redis in REDIS_URL."""
+
+from efnet.test_settings import *  # noqa: F403
+
+EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = False
