@@ -73,7 +73,11 @@ class AccountStatus(models.Model):
                 fields=["campaign", "address"], condition=Q(address__isnull=False), name="one_address_status"
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "status"])]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            # Per-member grouping for the dashboard and lists reads this index in order.
+            models.Index(fields=["campaign", "member", "status"], name="tracking_acc_campaign_member"),
+        ]
 
     def __str__(self):
         return f"{self.account_label}: {self.status}"

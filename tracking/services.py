@@ -86,7 +86,11 @@ def status_record(
 
 @transaction.atomic
 def _status_record(*, account_status, status, actor, source, status_on, note, expected_version):
-    current = AccountStatus.objects.select_for_update().select_related("member", "address").get(pk=account_status.pk)
+    current = (
+        AccountStatus.objects.select_for_update(of=("self",))
+        .select_related("member", "address")
+        .get(pk=account_status.pk)
+    )
     user = actor if getattr(actor, "is_authenticated", False) else None
     status_on = status_on or timezone.localdate()
     stale = expected_version is not None and current.version != expected_version
@@ -210,7 +214,7 @@ def accounts_mark_notified(*, member, campaign, actor=None, at: datetime) -> int
     from tracking.selectors import OPEN_STATUSES, active_accounts_q
 
     open_rows = list(
-        AccountStatus.objects.select_for_update()
+        AccountStatus.objects.select_for_update(of=("self",))
         .filter(member=member, campaign=campaign, status__in=OPEN_STATUSES)
         .filter(active_accounts_q())
         .select_related("address")
@@ -283,7 +287,7 @@ def self_report_submit(*, member, campaign, nonce: str, account_ids: list[int]) 
     except IntegrityError:
         raise LinkAlreadyUsedError from None
     rows = list(
-        AccountStatus.objects.select_for_update()
+        AccountStatus.objects.select_for_update(of=("self",))
         .filter(member=member, campaign=campaign, status__in=OPEN_STATUSES, pk__in=account_ids)
         .filter(active_accounts_q())
         .select_related("address", "member")
