@@ -4,8 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Value, When
-from django.db.models.lookups import GreaterThan
+from django.db.models import Case, CharField, Count, F, IntegerField, Max, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from efnet.scoping import offices_visible_to, visible_to
@@ -64,6 +63,11 @@ STATUS_ORDER = [Status.NOT_NOTIFIED, Status.NOTIFIED, Status.DONE, Status.EXCLUD
 # A member's state in a campaign, from its active accounts: any 未案内 → 未案内; else any 案内済 → 案内済;
 # else any 完了 → 完了 (every account done or excluded); else 対象外 (every account excluded).
 MEMBER_STATES = STATUS_ORDER
+# The member's state is its accounts' lowest rank: 未案内 1, 案内済 2, 完了 3, 対象外 4.
+STATUS_RANK = Case(
+    *[When(status=s, then=Value(i)) for i, s in enumerate(STATUS_ORDER, start=1)],
+    output_field=IntegerField(),
+)
 INCOMPLETE = "未完了"  # list filter: 未案内 or 案内済
 
 
@@ -91,27 +95,19 @@ def member_states(*, user, campaign, office=None, text: str = "") -> QuerySet:
             cond |= Q(member__number__startswith=number)
         qs = qs.filter(cond)
 
-    def count(*statuses):
-        return Count("id", filter=Q(status__in=statuses))
-
     return (
         qs.order_by()
         .values("member_id")
         .annotate(
-            office_id=F("member__office_id"),
-            n_not_notified=count(Status.NOT_NOTIFIED),
-            n_notified=count(Status.NOTIFIED),
-            n_done=count(Status.DONE),
-            n_excluded=count(Status.EXCLUDED),
-            n_pending=count(Status.NOT_NOTIFIED, Status.NOTIFIED),
+            # Aggregates, so the grouping is by member alone and follows the (campaign, member) index.
+            office_id=Max("member__office_id"),
+            rank=Min(STATUS_RANK),
+            n_pending=Count("id", filter=Q(status__in=OPEN_STATUSES)),
             last_notice=Max("last_notified_at", filter=Q(status__in=OPEN_STATUSES)),
         )
         .annotate(
             state=Case(
-                When(GreaterThan(F("n_not_notified"), 0), then=Value(Status.NOT_NOTIFIED.value)),
-                When(GreaterThan(F("n_notified"), 0), then=Value(Status.NOTIFIED.value)),
-                When(GreaterThan(F("n_done"), 0), then=Value(Status.DONE.value)),
-                default=Value(Status.EXCLUDED.value),
+                *[When(rank=i, then=Value(s.value)) for i, s in enumerate(STATUS_ORDER, start=1)],
                 output_field=CharField(),
             )
         )
@@ -120,9 +116,9 @@ def member_states(*, user, campaign, office=None, text: str = "") -> QuerySet:
 
 def filter_member_state(qs: QuerySet, state: str) -> QuerySet:
     if state == INCOMPLETE:
-        return qs.filter(n_pending__gt=0)
+        return qs.filter(rank__lte=2)
     if state in MEMBER_STATES:
-        return qs.filter(state=state)
+        return qs.filter(rank=STATUS_ORDER.index(state) + 1)
     return qs
 
 
@@ -133,7 +129,7 @@ def hydrate(rows) -> list[Member]:
     out = []
     for r in rows:
         m = members[r["member_id"]]
-        for key in ("n_not_notified", "n_notified", "n_done", "n_excluded", "n_pending", "last_notice", "state"):
+        for key in ("n_pending", "last_notice", "state"):
             setattr(m, key, r[key])
         out.append(m)
     return out
@@ -180,15 +176,18 @@ def dashboard_rows(*, user, campaign) -> tuple[list[OfficeRow], OfficeRow]:
             if row is not None:
                 row.accounts[status] += n
                 row.accounts["total"] += n
-    sql, params = member_states(user=user, campaign=campaign).query.sql_with_params()
+    sql, params = (
+        member_states(user=user, campaign=campaign).values("member_id", "office_id", "rank").query.sql_with_params()
+    )
     # Counting members by state needs a GROUP BY over the per-member GROUP BY, which the ORM cannot say.
     # ``sql`` is Django's own compiled query with its values kept apart in ``params``: nothing user-typed is
     # pasted into the text.
-    outer = f"SELECT t.office_id, t.state, COUNT(*) FROM ({sql}) t GROUP BY t.office_id, t.state"  # noqa: S608
+    outer = f"SELECT t.office_id, t.rank, COUNT(*) FROM ({sql}) t GROUP BY t.office_id, t.rank"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(outer, params)
         member_counts = cursor.fetchall()
-    for office_id, state, n in member_counts:
+    for office_id, rank, n in member_counts:
+        state = STATUS_ORDER[rank - 1]
         for row in (rows.get(office_id), total):
             if row is not None:
                 row.members[state] += n
@@ -219,7 +218,7 @@ def waiting_members(*, user, campaign, limit: int = 20) -> list[Member]:
     """Incomplete members, longest waiting since their last notice first (never notified last)."""
     rows = (
         member_states(user=user, campaign=campaign)
-        .filter(n_pending__gt=0)
+        .filter(rank__lte=2)
         .order_by(F("last_notice").asc(nulls_last=True), "member__number")[:limit]
     )
     return hydrate(rows)
