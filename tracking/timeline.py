@@ -13,6 +13,7 @@ ACTION_LABELS = {
     "member.created": "会員を登録",
     "member.updated": "会員情報を変更",
     "member.password.revealed": "パスワードを表示",
+    "member.password.reset": "パスワードを再設定",
     "member.address.added": "追加メールアドレスを登録",
     "member.address.updated": "追加メールアドレスを変更",
     "member.card.issued": "会員証を発行",
@@ -22,6 +23,8 @@ ACTION_LABELS = {
     "notice.delivery.failed": "案内の送付に失敗",
     "notice.delivery.unknown": "案内の送付結果が不明",
     "notice.delivery.retried": "案内を再送",
+    "notice.delivery.unknown_resolved": "送付結果不明の案内を処理",
+    "notice.bundle.printed": "案内を印刷（FAX・郵送）",
     "tracking.accounts.notified": "案内により状況を更新",
     "tracking.selfreport.submitted": "本人報告リンクから報告",
     "access.denied": "他営業所からのアクセスを拒否",
@@ -57,7 +60,7 @@ def _label(action: str) -> str:
 
 def _detail(details: dict) -> str:
     keep = []
-    for key in ("reason", "serial", "edition", "notice", "channel", "account", "accounts", "campaign", "error"):
+    for key in ("reason", "serial", "edition", "channel", "account", "accounts", "campaign", "error"):
         value = details.get(key)
         if value not in (None, "", [], {}):
             if isinstance(value, list):
@@ -77,7 +80,9 @@ def member_timeline(member, *, limit: int = 100) -> list[Entry]:
                 at=e.created_at,
                 kind="event",
                 title=_label(e.action),
-                detail=_detail(e.details or {}),
+                detail=" / ".join(
+                    p for p in (e.target_repr if e.action.startswith("notice.") else "", _detail(e.details or {})) if p
+                ),
                 actor=e.actor_name or "システム・本人",
                 css="ev-" + e.action.split(".")[0],
             )
