@@ -38,6 +38,7 @@ from members.models import Member, MemberCard, SalesOffice
 logger = logging.getLogger(__name__)
 
 Reason = MemberCard.Reason
+PDF_STYLESHEETS = ("pdf/documents.css",)
 SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing a clerk could misread on the phone
 
 
@@ -132,7 +133,7 @@ def prepare_card(member: Member, *, reason: str, issued_on: date, force_password
 
 def render_cards(contexts: list[dict]) -> bytes:
     """One PDF document with one page per card (the batch path renders a chunk at a time through here)."""
-    return render_pdf(render_to_string("pdf/member_cards.html", {"cards": contexts}))
+    return render_pdf(render_to_string("pdf/member_cards.html", {"cards": contexts}), stylesheets=PDF_STYLESHEETS)
 
 
 def _record_card(*, member: Member, prepared: PreparedCard, reason: str, actor, issued_on: date, batch=None):
@@ -259,7 +260,7 @@ def address_list_issue(
         fields[f"{label}のパスワード"] = b["password"]
         fields[f"{label}のID"] = b["login_id"]
     check_printable(fields)
-    data = render_pdf(render_to_string("pdf/address_list.html", {"doc": doc}))
+    data = render_pdf(render_to_string("pdf/address_list.html", {"doc": doc}), stylesheets=PDF_STYLESHEETS)
     previous = member.address_list_issues.filter(superseded_by__isnull=True).order_by("-issued_at", "-id").first()
     issue = AddressListIssue(
         member=member,
@@ -554,6 +555,13 @@ def purge_expired_batches() -> int:
             if job.file_name:
                 (storage.files_dir() / job.file_name).unlink(missing_ok=True)
             purged += 1
+    # A worker that died mid-batch leaves its job "running": after the expiry it is failed and cleaned up.
+    stale = BatchJob.objects.filter(
+        status=BatchJob.Status.RUNNING,
+        started_at__lte=now - timedelta(hours=settings.DOCUMENTS_BATCH_EXPIRY_HOURS),
+    )
+    for job in stale:
+        _batch_fail(job, "作成が中断されました（ワーカー停止）。もう一度依頼してください。")
     leftovers = BatchJob.objects.filter(
         status__in=[BatchJob.Status.CANCELLED, BatchJob.Status.FAILED, BatchJob.Status.DOWNLOADED, "expired"]
     ).exclude(file_name="")

@@ -131,23 +131,37 @@ def _shared():
     return _state
 
 
-def render_pdf(html: str, *, base_css: bool = True) -> bytes:
+def _stylesheet(template_name: str):
+    """A stylesheet kept as a template (e.g. ``pdf/cards.css``), parsed once per process."""
+    state = _shared()
+    cache = state.setdefault("stylesheets", {})
+    if template_name not in cache:
+        from django.template.loader import get_template
+        from weasyprint import CSS
+
+        source = get_template(template_name).template.source
+        cache[template_name] = CSS(
+            string=source, base_url=BASE_URL, url_fetcher=state["fetcher"], font_config=state["font_config"]
+        )
+    return cache[template_name]
+
+
+def render_pdf(html: str, *, base_css: bool = True, stylesheets: tuple[str, ...] = ()) -> bytes:
     """Render ``html`` (a complete document) to PDF bytes.
 
     Relative URLs resolve to the app's static files (``{% static %}`` works); any other URL raises
     PdfResourceRefused. ``base_css`` adds A4 pages, black on white and the Japanese font stack.
+    ``stylesheets`` names stylesheet templates, parsed once per process instead of once per document.
     """
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
     with _lock:
         state = _shared()
+        sheets = ([state["base_css"]] if base_css else []) + [_stylesheet(name) for name in stylesheets]
         document = HTML(string=html, base_url=BASE_URL, url_fetcher=state["fetcher"])
         try:
-            return document.write_pdf(
-                stylesheets=[state["base_css"]] if base_css else None,
-                font_config=state["font_config"],
-            )
+            return document.write_pdf(stylesheets=sheets or None, font_config=state["font_config"])
         except FatalURLFetchingError as exc:
             cause = exc.__cause__
             if isinstance(cause, PdfResourceRefused):
@@ -155,13 +169,16 @@ def render_pdf(html: str, *, base_css: bool = True) -> bytes:
             raise PdfResourceRefused(str(exc)) from None
 
 
-def render_pdf_plain(html: str) -> bytes:
-    """Plain WeasyPrint on the same HTML (fresh font configuration, default settings): the benchmark's
-    baseline. Same fetcher, so it is as safe; not used for real documents."""
+def render_pdf_plain(html: str, *, stylesheets: tuple[str, ...] = ()) -> bytes:
+    """Plain WeasyPrint on the same HTML and stylesheets, everything fresh per document (font
+    configuration, parsed CSS): the benchmark's baseline. Same fetcher, so it is as safe; not used for real
+    documents."""
+    from django.template.loader import get_template
     from weasyprint import CSS, HTML
 
+    sources = [BASE_CSS] + [get_template(name).template.source for name in stylesheets]
     return HTML(string=html, base_url=BASE_URL, url_fetcher=_fetcher_class()()).write_pdf(
-        stylesheets=[CSS(string=BASE_CSS)]
+        stylesheets=[CSS(string=source) for source in sources]
     )
 
 
