@@ -51,9 +51,10 @@ def broker(require_services):
     saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue)
 
     def reset_pools():
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
+        from kombu import pools
+
+        pools.reset()  # kombu's process-wide pools are keyed by URL: start from none either way
+        app._pool = None
         app.amqp._producer_pool = None
 
     app.conf.task_always_eager = False
@@ -65,7 +66,9 @@ def broker(require_services):
     finally:
         app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
         reset_pools()
-        redis.Redis.from_url(redis_url_for_tests()).delete(queue)
+        redis.Redis.from_url(redis_url_for_tests()).delete(
+            queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+        )
 
 
 @pytest.fixture
@@ -100,7 +103,8 @@ def wait_until_settled(notice, timeout: float = 60) -> None:
     """Poll the outbox until nothing is queued or in flight (a deadline, not a speed assertion)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not notice.deliveries.filter(status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]).exists():
+        settled = not notice.deliveries.filter(status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]).exists()
+        if settled and Notice.objects.filter(pk=notice.pk, state=Notice.State.SENT).exists():
             return
         time.sleep(0.2)
     counts = list(notice.deliveries.values_list("status", flat=True))

@@ -45,6 +45,7 @@ class Worker:
             "REDIS_URL": redis_url_for_tests(),
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "NOTICES_RATE_PER_SECOND": "0",
+            "NOTICES_TEST_QUEUE": queue,
             "PYTHONPATH": str(ROOT),
             **(extra_env or {}),
         }
