@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from efnet import audit, normalize
 from efnet.middleware import public
-from efnet.permissions import require_member_editor
+from efnet.permissions import can_edit_members, require_member_editor
 from efnet.request_context import client_ip
 from efnet.scoping import get_visible_or_404, visible_to
 from members.models import Member
@@ -208,6 +208,7 @@ def account_list(request):
             "page": page,
             "querystring": params.urlencode(),
             "action_form": StatusActionForm(auto_id="bulk_%s"),
+            "can_edit": can_edit_members(request.user),
         },
     )
 

@@ -144,3 +144,9 @@ def test_timeline_merges_audit_events(client, world, campaign):
     login(client, world.clerk_a)
     page = client.get(f"/members/{world.member_a.pk}/").content.decode()
     assert "案内を送付" in page and "第2報" in page and "会員証を発行" in page and "紛失再発行" in page
+
+
+def test_reader_sees_the_list_without_bulk_controls(client, world, campaign):
+    login(client, world.reader_a)
+    page = client.get("/tracking/accounts/").content.decode()
+    assert world.member_a.number in page and "確認へ進む" not in page and 'name="item"' not in page
