@@ -5,13 +5,13 @@ import pytest
 
 from efnet.pdf import render_pdf
 from members.models import MemberCard
-from tests.browser import _chromium, browser_login, browser_page  # noqa: F401
+from tests.browser import browser_login
 from tests.documents.test_card_issue import assert_in_order, pdf_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_clerk_reissues_a_lost_card_and_downloads_it(world, browser_page):  # noqa: F811
+def test_clerk_reissues_a_lost_card_and_downloads_it(world, browser_page):
     page = browser_page
     member = world.member_a
     render_pdf("<p>準備</p>")  # the live server shares this process: load the fonts before the clock runs
