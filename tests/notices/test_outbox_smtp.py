@@ -233,3 +233,14 @@ def test_the_progress_page_shows_counts_and_failures(
         client.post(reverse("notices:delivery_retry", args=[failed.pk]))
     failed.refresh_from_db()
     assert failed.status == Delivery.Status.SENT
+
+
+def test_the_delivery_shows_on_the_member_timeline(
+    client, world, campaign, smtp_settings, django_capture_on_commit_callbacks
+):
+    enroll(world.member_a)
+    notice = approved_notice(world, campaign, audience_office=world.office_a)
+    _send(notice, world.admin, django_capture_on_commit_callbacks)
+    login(client, world.clerk_a)  # the member's own office sees it on the member page
+    page = client.get(reverse("members:detail", args=[world.member_a.pk])).content.decode()
+    assert "案内を送付" in page
