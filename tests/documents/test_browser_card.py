@@ -15,6 +15,7 @@ def test_clerk_reissues_a_lost_card_and_downloads_it(world, browser_page):
     page = browser_page
     member = world.member_a
     render_pdf("<p>準備</p>")  # the live server shares this process: load the fonts before the clock runs
+    page.set_default_timeout(120_000)  # rendering on a busy 2-core CI machine can take a while; no timing here
     browser_login(page, world.clerk_a, next_url=f"/members/{member.pk}/")
     page.get_by_role("heading", name=member.name).wait_for()
 
