@@ -21,6 +21,11 @@ from tests.notices.workers import Worker, redis_url_for_tests
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
+@pytest.fixture(autouse=True)
+def _needs_services(require_services):
+    """Autouse, so the skip on the embedded default comes before any other fixture touches the database."""
+
+
 class StallingHandler(RecordingHandler):
     """Holds the DATA reply of the ``stall_at``-th message until released: the worker is then mid-send."""
 
