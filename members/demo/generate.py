@@ -18,7 +18,7 @@ from efnet.passwords import CLASSES, validate_biglobe_password
 from mailaddresses.models import AdditionalMailAddress
 from members.demo.data import BUSINESS_WORDS, FORMS, NAME_WORDS, OFFICE_AREAS, OFFICE_WEIGHTS
 from members.models import Member, SalesOffice
-from tracking.models import AccountStatus, Campaign, Source, Status
+from tracking.models import AccountStatus, Campaign, Source, Status, StatusChange
 
 DEMO_PASSWORD = "demo-efnet-2026"  # noqa: S105 - the documented, fictitious demo login
 DEMO_CAMPAIGN = "2026年6月 BIGLOBEパスワード変更"
@@ -106,6 +106,19 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
             AdditionalMailAddress.objects.bulk_create(batch_addresses)
             statuses = _make_statuses(rng, campaign, batch_members, batch_addresses)
             AccountStatus.objects.bulk_create(statuses)
+            # The history behind each demo status, so member timelines are not empty.
+            StatusChange.objects.bulk_create(
+                StatusChange(
+                    account_status=row,
+                    from_status=Status.NOT_NOTIFIED,
+                    to_status=row.status,
+                    status_on=row.status_on,
+                    source=row.source,
+                    note=row.note,
+                )
+                for row in statuses
+                if row.status != Status.NOT_NOTIFIED
+            )
         counts["members"] += size
         counts["addresses"] += len(batch_addresses)
         counts["statuses"] += len(statuses)
