@@ -59,6 +59,28 @@ class World:
         return None if name == "anonymous" else getattr(self, name)
 
 
+def ensure_reference_data():
+    """Offices and role groups come from data migrations; a transactional (browser) test flushes every table
+    when it ends, so tests after it would find none. Re-create them, idempotently, from the same code."""
+    import importlib
+
+    from django.apps import apps
+
+    if SalesOffice.objects.exists() and Group.objects.filter(name=Role.ADMIN).exists():
+        return
+    importlib.import_module("members.migrations.0002_sales_offices").create_offices(apps, None)
+    importlib.import_module("efnet.migrations.0003_roles").create_roles(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Every test with database access starts with the offices and roles the migrations create."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if uses_db:
+        request.getfixturevalue("_django_db_helper")
+        ensure_reference_data()
+
+
 @pytest.fixture
 def world(db) -> World:
     office_a = SalesOffice.objects.get(code="osaka")
