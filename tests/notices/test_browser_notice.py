@@ -8,7 +8,7 @@ from notices.models import Delivery, Notice
 from tests.browser import browser_login
 from tests.notices.conftest import enroll
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_admin_writes_from_the_template_second_admin_approves_and_it_is_sent(world, campaign, browser_page):
