@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -93,9 +91,3 @@ def member_password_reveal(*, actor, member: Member, address=None) -> str:
         details={"account": str(address) if address is not None else "メインアカウント"},
     )
     return value
-
-
-def today() -> date:
-    from django.utils import timezone
-
-    return timezone.localdate()
