@@ -60,16 +60,24 @@ class World:
 
 
 def ensure_reference_data():
-    """Offices and role groups come from data migrations; a transactional (browser) test flushes every table
-    when it ends, so tests after it would find none. Re-create them, idempotently, from the same code."""
+    """Offices, role groups and the built-in 第2報 template come from data migrations; a transactional
+    (browser) test flushes every table when it ends, so tests after it would find none. Re-create them,
+    idempotently, from the same code."""
     import importlib
 
     from django.apps import apps
 
-    if SalesOffice.objects.exists() and Group.objects.filter(name=Role.ADMIN).exists():
+    from notices.models import NoticeTemplate
+
+    if (
+        SalesOffice.objects.exists()
+        and Group.objects.filter(name=Role.ADMIN).exists()
+        and NoticeTemplate.objects.exists()
+    ):
         return
     importlib.import_module("members.migrations.0002_sales_offices").create_offices(apps, None)
     importlib.import_module("efnet.migrations.0003_roles").create_roles(apps, None)
+    importlib.import_module("notices.migrations.0002_second_notice_template").create_template(apps, None)
 
 
 @pytest.fixture(autouse=True)
