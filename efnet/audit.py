@@ -25,7 +25,7 @@ def mask_secrets(data: Any) -> Any:
     return data
 
 
-def record(
+def event(
     action: str,
     *,
     actor=None,
@@ -35,7 +35,7 @@ def record(
     details: dict | None = None,
     ip: str | None = None,
 ):
-    """Write one audit event. ``member`` ties the event to a member's timeline."""
+    """One audit event, not yet written: ``record`` writes it, ``record_many`` writes several at once."""
     from efnet.models import AuditEvent
 
     if member is None and target is not None:
@@ -43,7 +43,7 @@ def record(
     if office is None:
         office = getattr(member, "office", None) if member is not None else None
     actor_user = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor_user,
         actor_name=getattr(actor_user, "username", "") or "",
         actor_office=getattr(actor_user, "office", None),
@@ -56,3 +56,17 @@ def record(
         ip=ip or current_ip.get(),
         details=mask_secrets(details or {}),
     )
+
+
+def record(action: str, **kwargs):
+    """Write one audit event (keyword arguments as for ``event``). ``member`` ties it to a member's timeline."""
+    entry = event(action, **kwargs)
+    entry.save()
+    return entry
+
+
+def record_many(events: list) -> list:
+    """Write events built with ``event`` in one statement (a batch of sends, say)."""
+    from efnet.models import AuditEvent
+
+    return AuditEvent.objects.bulk_create(events) if events else []

@@ -20,9 +20,9 @@ def subject_for(notice: Notice) -> str:
     return f"{notice.edition_label}{notice.title}"
 
 
-def render_for(*, notice: Notice, member: Member, phone_table: str | None = None) -> dict:
+def render_for(*, notice: Notice, member: Member, phone_table: str | None = None, facts=None) -> dict:
     """Everything the email, the preview and the print page show for one member."""
-    context = member_context(notice=notice, member=member, phone_table=phone_table)
+    context = member_context(notice=notice, member=member, phone_table=phone_table, facts=facts)
     body = rendering.render(notice.body, context)
     return {
         "notice": notice,
@@ -54,8 +54,9 @@ def build_message(
     delivery_id: int | None = None,
     connection=None,
     phone_table: str | None = None,
+    facts=None,
 ) -> EmailMultiAlternatives:
-    parts = render_for(notice=notice, member=member, phone_table=phone_table)
+    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts)
     text = render_to_string("emails/notice-body-text.txt", parts)
     html = render_to_string("emails/notice-body-html.html", parts)
     headers = {"Message-ID": message_id}

@@ -11,8 +11,7 @@ from efnet.pdf import check_printable, render_pdf
 from members.models import Member
 from notices.emails import render_for
 from notices.models import Notice
-from notices.selectors import office_phone_table
-from tracking.selectors import pending_accounts
+from notices.selectors import MemberFacts, member_facts, office_phone_table
 
 
 def _qr_svg(url: str) -> str:
@@ -20,12 +19,11 @@ def _qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=3, border=2)
 
 
-def member_pages(*, notice: Notice, member: Member, phone_table: str) -> dict:
-    parts = render_for(notice=notice, member=member, phone_table=phone_table)
-    pending = pending_accounts(member=member, campaign=notice.campaign)
+def member_pages(*, notice: Notice, member: Member, phone_table: str, facts: MemberFacts) -> dict:
+    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts)
     accounts = [
         {"label": row.account_label, "address": row.address.address if row.address_id else member.biglobe_user_id}
-        for row in pending
+        for row in facts.pending
     ]
     check_printable({"登録者名": member.name, "本文": parts["body"], "件名": parts["subject"]})
     return {**parts, "accounts": accounts, "qr": mark_safe(_qr_svg(parts["self_report_url"]))}  # noqa: S308
@@ -33,6 +31,7 @@ def member_pages(*, notice: Notice, member: Member, phone_table: str) -> dict:
 
 def bundle_pdf(*, notice: Notice, members: list[Member]) -> bytes:
     phone_table = office_phone_table()
-    pages = [member_pages(notice=notice, member=m, phone_table=phone_table) for m in members]
+    facts = member_facts(campaign=notice.campaign, members=members)
+    pages = [member_pages(notice=notice, member=m, phone_table=phone_table, facts=facts[m.pk]) for m in members]
     html = render_to_string("notices/print_bundle.html", {"notice": notice, "pages": pages})
     return render_pdf(html)

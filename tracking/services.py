@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -207,20 +208,28 @@ def statuses_bulk_record(
     return result
 
 
-@transaction.atomic
 def accounts_mark_notified(*, member, campaign, actor=None, at: datetime) -> int:
     """A notice reached ``member``: their 未案内 accounts become 案内済 (source 案内送付), and every account
     still open (not 完了/対象外) gets ``last_notified_at = at``. Returns how many statuses changed."""
+    return accounts_mark_notified_many(members=[member], campaign=campaign, actor=actor, at=at).get(member.pk, 0)
+
+
+@transaction.atomic
+def accounts_mark_notified_many(*, members, campaign, actor=None, at: datetime) -> dict[int, int]:
+    """``accounts_mark_notified`` for several members at once (a batch of sent notices), in a fixed number of
+    statements. Returns how many statuses changed, per member id; one audit event per member with open
+    accounts."""
     from tracking.selectors import OPEN_STATUSES, active_accounts_q
 
+    by_id = {m.pk: m for m in members}
     open_rows = list(
         AccountStatus.objects.select_for_update(of=("self",))
-        .filter(member=member, campaign=campaign, status__in=OPEN_STATUSES)
+        .filter(member_id__in=by_id, campaign=campaign, status__in=OPEN_STATUSES)
         .filter(active_accounts_q())
-        .select_related("address")
+        .order_by("pk")  # one lock order for every caller, so two batches cannot deadlock
     )
     if not open_rows:
-        return 0
+        return {}
     on = timezone.localdate(at) if timezone.is_aware(at) else at.date()
     user = actor if getattr(actor, "is_authenticated", False) else None
     to_move = [r for r in open_rows if r.status == Status.NOT_NOTIFIED]
@@ -237,7 +246,7 @@ def accounts_mark_notified(*, member, campaign, actor=None, at: datetime) -> int
             for r in to_move
         ]
     )
-    changed = AccountStatus.objects.filter(pk__in=[r.pk for r in to_move]).update(
+    AccountStatus.objects.filter(pk__in=[r.pk for r in to_move]).update(
         status=Status.NOTIFIED,
         status_on=on,
         source=Source.NOTICE,
@@ -250,17 +259,26 @@ def accounts_mark_notified(*, member, campaign, actor=None, at: datetime) -> int
     AccountStatus.objects.filter(pk__in=[r.pk for r in open_rows if r.status != Status.NOT_NOTIFIED]).update(
         last_notified_at=at, updated_at=timezone.now()
     )
-    audit.record(
-        "tracking.accounts.notified",
-        actor=actor,
-        target=campaign,
-        member=member,
-        details={
-            "campaign": campaign.name,
-            "moved_to_notified": changed,
-            "open_accounts": len(open_rows),
-            "at": at.isoformat(),
-        },
+    open_count = Counter(r.member_id for r in open_rows)
+    changed = {member_id: 0 for member_id in open_count}
+    for r in to_move:
+        changed[r.member_id] += 1
+    audit.record_many(
+        [
+            audit.event(
+                "tracking.accounts.notified",
+                actor=actor,
+                target=campaign,
+                member=by_id[member_id],
+                details={
+                    "campaign": campaign.name,
+                    "moved_to_notified": moved,
+                    "open_accounts": open_count[member_id],
+                    "at": at.isoformat(),
+                },
+            )
+            for member_id, moved in changed.items()
+        ]
     )
     return changed
 
