@@ -52,6 +52,11 @@ def test_japanese_headers_and_body_encode_and_carry_the_message_id(
     html = message.get_body(("html",)).get_content()
     assert world.member_a.name in text and "令和8年6月吉日" in text
     assert world.member_a.name in html
+    # Each line of the notice ends its own line in the HTML part too, so both parts go out 8bit: one
+    # over-long line would switch the part to quoted-printable, which triples the size of Japanese text.
+    assert "<br>\r\n" in html
+    for part in (message.get_body(("plain",)), message.get_body(("html",))):
+        assert part["Content-Transfer-Encoding"] == "8bit"
     assert delivery.sent_at is not None
     # The raw message is 7-bit/8-bit safe: the subject is MIME-encoded, not raw UTF-8 bytes.
     assert "=?utf-8?" in message.as_string().split("\n\n", 1)[0].lower()
