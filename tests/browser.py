@@ -43,11 +43,15 @@ def _chromium():
 
 
 @pytest.fixture
-def browser_page(_chromium, live_server):
+def browser_page(_chromium, live_server, request):
     context = _chromium.new_context(base_url=live_server.url, locale="ja-JP", accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        # What the browser was showing when the test failed: shown in the report's captured output.
+        print(f"\n--- browser at failure: {page.url}\n{page.locator('body').inner_text(timeout=2_000)[:3000]}")
     context.close()
 
 

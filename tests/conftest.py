@@ -80,6 +80,15 @@ def ensure_reference_data():
     importlib.import_module("notices.migrations.0002_second_notice_template").create_template(apps, None)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep the call phase's report on the test item, so fixtures can tell in teardown that the test failed."""
+    report = yield
+    if report.when == "call":
+        item.report_call = report
+    return report
+
+
 @pytest.fixture(autouse=True)
 def _reference_data(request):
     """Every test with database access starts with the offices and roles the migrations create."""
