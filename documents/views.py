@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -33,8 +34,9 @@ def _pdf_response(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _reauth_needed(request, member, title):
-    """Printing a password asks for the login password again when the last login is not recent."""
+def _reauth_needed(request, member, title, *, subject: str | None = None, back_url: str | None = None):
+    """Printing a password asks for the login password again when the last login is not recent.
+    ``subject`` and ``back_url`` describe what is printed when it is not one member (a batch)."""
     if recently_authenticated(request):
         return None
     form = ReauthForm(request.POST if "password" in request.POST else None)
@@ -47,7 +49,14 @@ def _reauth_needed(request, member, title):
     response = render(
         request,
         "documents/reauth.html",
-        {"member": member, "title": title, "reauth_form": form, "carried": carried, "action": request.path},
+        {
+            "title": title,
+            "subject": subject or f"{member.number} {member.name}",
+            "back_url": back_url or reverse("members:detail", args=[member.pk]),
+            "reauth_form": form,
+            "carried": carried,
+            "action": request.path,
+        },
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -162,6 +171,7 @@ def batch_cancel(request, pk):
 @require_POST
 @never_cache
 @require_reveal
+@sensitive_post_parameters("password")
 def batch_download(request, pk):
     job = _get_batch_for_user(request, pk)
     if job.requested_by_id != request.user.pk:
@@ -169,6 +179,16 @@ def batch_download(request, pk):
         audit.record("access.denied", actor=request.user, target=job, office=job.office, details={"why": "not_owner"})
         messages.error(request, "このファイルは依頼したユーザーだけがダウンロードできます。")
         return redirect("documents:batch_detail", pk=job.pk)
+    # The file prints every member's password: the same fresh login as printing one card.
+    response = _reauth_needed(
+        request,
+        None,
+        "一括発行のダウンロード",
+        subject=f"{job.office.name} 会員証 {job.total}件",
+        back_url=reverse("documents:batch_detail", args=[job.pk]),
+    )
+    if response is not None:
+        return response
     try:
         stream = services.batch_download(job=job, actor=request.user)
     except ValidationError as exc:

@@ -182,3 +182,30 @@ def test_tampered_file_fails_to_decrypt(tmp_path):
     path.write_bytes(blob[: len(blob) // 2])  # cut after the first record
     with pytest.raises(storage.CorruptFileError):
         b"".join(storage.read_decrypted(path, key=key, file_id="a"))
+
+
+def test_download_asks_for_the_password_again_after_five_minutes(
+    client, world, office_a_members, django_capture_on_commit_callbacks
+):
+    from efnet.auth_views import AUTH_AT
+    from tests.conftest import STAFF_PASSWORD
+
+    login(client, world.clerk_a)
+    job = start_batch(client, world, django_capture_on_commit_callbacks)
+    session = client.session
+    session[AUTH_AT] = 0
+    session.save()
+
+    body = download(client, job).content.decode()
+    assert "ログインパスワードを再入力" in body and f"{job.total}件" in body
+    url = reverse("documents:batch_download", kwargs={"pk": job.pk})
+    body = client.post(url, {"password": "wrong"}).content.decode()
+    assert "パスワードが正しくありません" in body
+    job.refresh_from_db()
+    assert job.status == BatchJob.Status.DONE and job.file_name  # nothing handed out, still downloadable
+
+    response = client.post(url, {"password": STAFF_PASSWORD})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert len(PdfReader(io.BytesIO(b"".join(response.streaming_content))).pages) == 3
+    job.refresh_from_db()
+    assert job.status == BatchJob.Status.DOWNLOADED
