@@ -37,6 +37,14 @@ def render_for(*, notice: Notice, member: Member, phone_table: str | None = None
     }
 
 
+def render_bodies(*, notice: Notice, member: Member, phone_table: str | None = None, facts=None):
+    """(parts, text body, HTML body) of one member's email."""
+    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts)
+    text = render_to_string("emails/notice-body-text.txt", parts)
+    html = render_to_string("emails/notice-body-html.html", parts)
+    return parts, text, html
+
+
 def message_domain() -> str:
     return settings.NOTICES_MESSAGE_ID_DOMAIN
 
@@ -56,9 +64,7 @@ def build_message(
     phone_table: str | None = None,
     facts=None,
 ) -> EmailMultiAlternatives:
-    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts)
-    text = render_to_string("emails/notice-body-text.txt", parts)
-    html = render_to_string("emails/notice-body-html.html", parts)
+    parts, text, html = render_bodies(notice=notice, member=member, phone_table=phone_table, facts=facts)
     headers = {"Message-ID": message_id}
     if delivery_id is not None:
         # Lets the mail log (and the tests' SMTP server) tie a message to its delivery row.

@@ -85,10 +85,6 @@ def claim(delivery_id: int) -> str | None:
     return message_id if won else None
 
 
-def mark_sent(delivery: Delivery) -> None:
-    mark_sent_many([delivery])
-
-
 def mark_sent_many(deliveries: list[Delivery]) -> list[Delivery]:
     """Record sends (each delivery's ``sent_at`` set by the caller, or now) in one transaction with their
     audit events; then, apart, mark the members' pending accounts 案内済. Returns the rows it marked."""
@@ -138,12 +134,9 @@ def update_tracking_many(deliveries: list[Delivery], *, at, actor=None) -> bool:
     """``update_tracking`` for a group of deliveries sent together (``at``: when the group went out)."""
     from tracking.services import accounts_mark_notified_many
 
-    by_campaign: dict[int, list[Delivery]] = {}
-    for d in deliveries:
-        by_campaign.setdefault(d.notice.campaign_id, []).append(d)
     try:
         with transaction.atomic():
-            for group in by_campaign.values():
+            for group in _by_campaign(deliveries).values():
                 accounts_mark_notified_many(
                     members=[d.member for d in group], campaign=group[0].notice.campaign, actor=actor, at=at
                 )
@@ -241,7 +234,7 @@ def send_batch(delivery_ids: list[int]) -> dict:
         for d in Delivery.objects.filter(pk__in=delivery_ids).select_related("member__office", "notice__campaign")
     }
     phone_table = office_phone_table()
-    facts = _facts_for(list(rows.values()))
+    facts = batch_facts(list(rows.values()))
     marks = SentMarks()
     connection = None
     try:
@@ -306,13 +299,17 @@ def send_batch(delivery_ids: list[int]) -> dict:
     return stats
 
 
-def _facts_for(deliveries: list[Delivery]) -> dict:
-    """The merge-field facts of every member in the batch, keyed by (campaign id, member id)."""
-    by_campaign: dict[int, list[Delivery]] = {}
+def _by_campaign(deliveries: list[Delivery]) -> dict[int, list[Delivery]]:
+    groups: dict[int, list[Delivery]] = {}
     for d in deliveries:
-        by_campaign.setdefault(d.notice.campaign_id, []).append(d)
+        groups.setdefault(d.notice.campaign_id, []).append(d)
+    return groups
+
+
+def batch_facts(deliveries: list[Delivery]) -> dict:
+    """The merge-field facts of every member in the batch, keyed by (campaign id, member id)."""
     facts = {}
-    for campaign_id, group in by_campaign.items():
+    for campaign_id, group in _by_campaign(deliveries).items():
         found = member_facts(campaign=group[0].notice.campaign, members=[d.member for d in group])
         facts.update({(campaign_id, member_id): f for member_id, f in found.items()})
     return facts

@@ -11,7 +11,7 @@ from mailaddresses.models import AdditionalMailAddress
 from members.models import Member, SalesOffice
 from notices.models import Channel, Delivery, Notice
 from tracking.models import AccountStatus
-from tracking.selectors import OPEN_STATUSES, active_accounts_q
+from tracking.selectors import OPEN_STATUSES, account_order, active_accounts_q, is_pending
 from tracking.selfreport import self_report_url
 
 
@@ -98,10 +98,7 @@ def member_facts(*, campaign, members) -> dict[int, MemberFacts]:
     )
     facts = {}
     for pk, member_rows in statuses.items():
-        pending = [
-            r for r in member_rows if r.status in OPEN_STATUSES and (r.address_id is None or r.address.is_active)
-        ]
-        pending.sort(key=lambda r: (r.address_id is not None, r.address.slot if r.address_id else 0))
+        pending = sorted(filter(is_pending, member_rows), key=account_order)
         facts[pk] = MemberFacts(pending=pending, has_accounts=bool(member_rows), has_addresses=pk in with_addresses)
     return facts
 

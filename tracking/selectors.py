@@ -37,6 +37,16 @@ def active_accounts_q() -> Q:
 OPEN_STATUSES = (Status.NOT_NOTIFIED, Status.NOTIFIED)
 
 
+def account_order(row: AccountStatus) -> tuple[bool, int]:
+    """Sort key of a member's account rows: the primary account first, then additional addresses by slot."""
+    return (row.address_id is not None, row.address.slot if row.address_id else 0)
+
+
+def is_pending(row: AccountStatus) -> bool:
+    """In Python, what ``pending_accounts`` asks the database: open, and the account still active."""
+    return row.status in OPEN_STATUSES and (row.address_id is None or row.address.is_active)
+
+
 def pending_accounts(*, member, campaign) -> list[AccountStatus]:
     """The member's accounts still to change in ``campaign`` (not 完了/対象外): primary first, then by slot."""
     rows = (
@@ -44,7 +54,7 @@ def pending_accounts(*, member, campaign) -> list[AccountStatus]:
         .filter(active_accounts_q())
         .select_related("address")
     )
-    return sorted(rows, key=lambda r: (r.address_id is not None, r.address.slot if r.address_id else 0))
+    return sorted(rows, key=account_order)
 
 
 def member_accounts(*, member, campaign) -> list[AccountStatus]:
@@ -54,7 +64,7 @@ def member_accounts(*, member, campaign) -> list[AccountStatus]:
         .filter(active_accounts_q())
         .select_related("address", "recorded_by")
     )
-    return sorted(rows, key=lambda r: (r.address_id is not None, r.address.slot if r.address_id else 0))
+    return sorted(rows, key=account_order)
 
 
 # --- Dashboard and lists -------------------------------------------------------------------------------------

@@ -193,25 +193,21 @@ class Command(BaseCommand):
 
     def _same_notices(self, notice) -> list[tuple[str, str, str, str]]:
         """(delivery id, address, text, html) of the very notices the outbox will send, rendered beforehand."""
-        from django.template.loader import render_to_string
-
-        from notices.emails import render_for
+        from notices.emails import render_bodies
         from notices.models import Delivery
-        from notices.outbox import _facts_for
+        from notices.outbox import batch_facts
         from notices.selectors import office_phone_table
 
         rows = list(Delivery.objects.filter(notice=notice).select_related("member__office", "notice__campaign"))
-        facts, phone_table = _facts_for(rows), office_phone_table()
+        facts, phone_table = batch_facts(rows), office_phone_table()
         out = []
         for d in rows:
-            parts = render_for(
+            _, text, html = render_bodies(
                 notice=d.notice,
                 member=d.member,
                 phone_table=phone_table,
                 facts=facts[d.notice.campaign_id, d.member_id],
             )
-            text = render_to_string("emails/notice-body-text.txt", parts)
-            html = render_to_string("emails/notice-body-html.html", parts)
             out.append((str(d.pk), d.member.email, text, html))
         return out
 
