@@ -14,6 +14,13 @@ CJK font file (several MB) again, which is most of the ~250 ms a plain render of
 ``FontConfiguration`` is shared per process instead (pango's font map is not thread-safe, hence the lock), the
 base stylesheet is parsed once, and a batch is rendered as one document per chunk so the font subset is built
 once per chunk rather than once per card.
+
+Past that, WeasyPrint's time goes into boxes: styling, laying out and drawing each one. Two things keep a card
+page at a few dozen boxes. The card template prints each field as one text run (``label<TAB>: value``, as the
+notice does) instead of a table row of three cells. And the HTML user-agent stylesheet is used without its
+rules that give *every* element a ``::marker`` and five footnote/note pseudo-elements: WeasyPrint computes a
+style for each of them on each element, which was a fifth of a card's time. The PDFs use neither footnotes nor
+lists, and ``::marker`` is kept for ``li`` and ``summary``.
 """
 
 from __future__ import annotations
@@ -112,6 +119,42 @@ def _fetcher_class():
     return StaticOnlyFetcher
 
 
+# --- lean user-agent stylesheet --------------------------------------------------------------------------
+
+# Rules of the form "::footnote-call { ... }": a pseudo-element selector with no element, so it matches all.
+UNIVERSAL_NOTE_RULE = re.compile(r"(?m)^::(?:footnote|note)-[\w-]+\s*\{[^}]*\}[ \t]*\n?")
+
+
+def lean_ua_source(source: str) -> str:
+    """WeasyPrint's HTML user-agent stylesheet without its universal pseudo-element rules (see the module
+    docstring): footnote and note rules dropped, ``::marker`` kept only where HTML draws markers."""
+    source = UNIVERSAL_NOTE_RULE.sub("", source)
+    return re.sub(r"(?m)^::marker\s*\{", "li::marker, summary::marker {", source)
+
+
+def _html_class():
+    """weasyprint.HTML using the lean user-agent stylesheet (falls back to plain HTML if a WeasyPrint
+    upgrade moves what this relies on; tests/documents/test_pdf.py notices that)."""
+    from weasyprint import CSS, HTML
+
+    try:
+        from weasyprint.css.counters import CounterStyle
+        from weasyprint.html import UA, UA_FORM_STYLESHEET
+    except ImportError:
+        return HTML
+    if not callable(getattr(HTML, "_ua_stylesheets", None)):
+        return HTML
+    # Its @counter-style rules are already in WeasyPrint's own counter styles (used at rendering); parsing them
+    # again into those would only warn about redefinitions.
+    lean = CSS(string=lean_ua_source(UA), counter_style=CounterStyle())
+
+    class LeanHTML(HTML):
+        def _ua_stylesheets(self, forms=False):
+            return [lean, UA_FORM_STYLESHEET] if forms else [lean]
+
+    return LeanHTML
+
+
 # --- shared WeasyPrint state -------------------------------------------------------------------------------
 
 _lock = threading.Lock()
@@ -128,6 +171,7 @@ def _shared():
         _state["font_config"] = font_config
         _state["base_css"] = CSS(string=BASE_CSS, font_config=font_config)
         _state["fetcher"] = _fetcher_class()()
+        _state["html"] = _html_class()
     return _state
 
 
@@ -153,13 +197,12 @@ def render_pdf(html: str, *, base_css: bool = True, stylesheets: tuple[str, ...]
     PdfResourceRefused. ``base_css`` adds A4 pages, black on white and the Japanese font stack.
     ``stylesheets`` names stylesheet templates, parsed once per process instead of once per document.
     """
-    from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
     with _lock:
         state = _shared()
         sheets = ([state["base_css"]] if base_css else []) + [_stylesheet(name) for name in stylesheets]
-        document = HTML(string=html, base_url=BASE_URL, url_fetcher=state["fetcher"])
+        document = state["html"](string=html, base_url=BASE_URL, url_fetcher=state["fetcher"])
         try:
             return document.write_pdf(stylesheets=sheets or None, font_config=state["font_config"])
         except FatalURLFetchingError as exc:
