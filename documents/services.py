@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import zipfile
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,7 +27,7 @@ from django.utils.crypto import salted_hmac
 
 from documents import storage
 from documents.models import BatchJob
-from efnet import audit
+from efnet import audit, pdf_pool
 from efnet.passwords import generate_password
 from efnet.pdf import check_printable, render_pdf
 from efnet.permissions import can_reveal
@@ -131,9 +132,14 @@ def prepare_card(member: Member, *, reason: str, issued_on: date, force_password
     )
 
 
+def cards_html(contexts: list[dict]) -> str:
+    """The HTML document of a run of cards, one page each."""
+    return render_to_string("pdf/member_cards.html", {"cards": contexts})
+
+
 def render_cards(contexts: list[dict]) -> bytes:
-    """One PDF document with one page per card (the batch path renders a chunk at a time through here)."""
-    return render_pdf(render_to_string("pdf/member_cards.html", {"cards": contexts}), stylesheets=PDF_STYLESHEETS)
+    """One PDF document with one page per card, rendered in this process (issuing a single card)."""
+    return render_pdf(cards_html(contexts), stylesheets=PDF_STYLESHEETS)
 
 
 def _record_card(*, member: Member, prepared: PreparedCard, reason: str, actor, issued_on: date, batch=None):
@@ -364,27 +370,37 @@ def write_cards_file(
 ) -> str:
     """Render each chunk of card contexts as one document and write the result through ``writer``.
 
-    ZIP: one PDF per chunk, streamed (memory flat whatever the batch size). PDF: the chunks merged into one
-    document (used up to DOCUMENTS_BATCH_ZIP_THRESHOLD cards). Returns the format written.
+    The chunks are rendered by the render processes (efnet.pdf_pool), in order, a few at a time; ``chunks`` is
+    consumed a little ahead of the writing. ZIP: one PDF per chunk, streamed (memory flat whatever the batch
+    size). PDF: the chunks merged into one document (used up to DOCUMENTS_BATCH_ZIP_THRESHOLD cards). Returns
+    the format written.
     """
+    sizes: deque[int] = deque()
+
+    def documents() -> Iterator[str]:
+        for contexts in chunks:
+            sizes.append(len(contexts))
+            yield cards_html(contexts)
+
+    pdfs = pdf_pool.render_many(documents(), stylesheets=PDF_STYLESHEETS)
     if as_zip:
         with zipfile.ZipFile(writer, mode="w", compression=zipfile.ZIP_STORED) as archive:
             first = 1
-            for contexts in chunks:
-                data = render_cards(contexts)
-                last = first + len(contexts) - 1
+            for data in pdfs:
+                count = sizes.popleft()
+                last = first + count - 1
                 archive.writestr(f"membercards-{first:05d}-{last:05d}.pdf", data)
                 first = last + 1
                 if on_chunk:
-                    on_chunk(len(contexts))
+                    on_chunk(count)
         return "zip"
     from pypdf import PdfWriter
 
     merged = PdfWriter()
-    for contexts in chunks:
-        merged.append(io.BytesIO(render_cards(contexts)))
+    for data in pdfs:
+        merged.append(io.BytesIO(data))
         if on_chunk:
-            on_chunk(len(contexts))
+            on_chunk(sizes.popleft())
     merged.write(writer)
     return "pdf"
 
@@ -443,9 +459,13 @@ def batch_run(*, job_id: int) -> None:
             if chunk:
                 yield chunk
 
+    rendered = 0
+
     def progress(count: int) -> None:
+        nonlocal rendered
+        rendered += count
         BatchJob.objects.filter(pk=job.pk).update(
-            done_count=len(prepared), skipped_count=skipped, error="\n".join(problems)[:500]
+            done_count=rendered, skipped_count=skipped, error="\n".join(problems)[:500]
         )
 
     try:
@@ -455,6 +475,11 @@ def batch_run(*, job_id: int) -> None:
         size = writer.close()
     except BatchCancelled:
         writer.abort()
+        return
+    except pdf_pool.BrokenProcessPool:
+        writer.abort()
+        logger.exception("batch %s failed: a PDF render process died", job.pk)
+        _batch_fail(job, "PDF作成プロセスが途中で止まりました。何も発行されていません。もう一度依頼してください。")
         return
     except Exception as exc:
         writer.abort()

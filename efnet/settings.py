@@ -5,6 +5,7 @@ field-encryption key are generated into the ignored ``var/`` folder on first run
 fails unless they are given.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -259,6 +260,8 @@ DOCUMENTS_BATCH_CHUNK_SIZE = env.int("DOCUMENTS_BATCH_CHUNK_SIZE", default=50)
 # Batches with more cards than this are delivered as a ZIP of chunk PDFs instead of one combined PDF.
 DOCUMENTS_BATCH_ZIP_THRESHOLD = env.int("DOCUMENTS_BATCH_ZIP_THRESHOLD", default=500)
 DOCUMENTS_BATCH_MAX_CARDS = env.int("DOCUMENTS_BATCH_MAX_CARDS", default=5000)
+# Render processes a batch's chunks are spread over (efnet/pdf_pool.py); 0 or 1 renders in the worker itself.
+DOCUMENTS_RENDER_PROCESSES = env.int("DOCUMENTS_RENDER_PROCESSES", default=os.cpu_count() or 1)
 CELERY_BEAT_SCHEDULE["documents-purge-expired-batches"] = {
     "task": "documents.tasks.purge_expired_batches",
     "schedule": 15 * 60,

@@ -136,3 +136,59 @@ def require_services():
     ok, why = services_available()
     if not ok:
         pytest.skip(why)
+
+
+# --- real Celery workers on Redis (PostgreSQL + Redis runs only) -------------------------------------------
+
+
+@pytest.fixture
+def broker(require_services):
+    """Point this process's Celery app at Redis (test db) with a queue of its own, tasks not eager."""
+    import uuid
+
+    import redis
+
+    from efnet.celery import app
+    from tests.notices.workers import redis_url_for_tests
+
+    queue = f"notices-test-{uuid.uuid4().hex[:8]}"
+    saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue)
+
+    def reset_pools():
+        from kombu import pools
+
+        pools.reset()  # kombu's process-wide pools are keyed by URL: start from none either way
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    app.conf.task_always_eager = False
+    app.conf.broker_url = redis_url_for_tests()
+    app.conf.task_default_queue = queue
+    reset_pools()
+    try:
+        yield queue
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
+        reset_pools()
+        redis.Redis.from_url(redis_url_for_tests()).delete(
+            queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+        )
+
+
+@pytest.fixture
+def workers():
+    """Start real ``celery worker`` processes (tests/notices/workers.py); stopped, with their log printed, after."""
+    from tests.notices.workers import Worker
+
+    started: list[Worker] = []
+
+    def start(**kwargs) -> Worker:
+        worker = Worker(**kwargs)
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        print(f"--- worker log ---\n{worker.output()[-4000:]}")  # shown by pytest when the test fails
+        worker.stop()

@@ -133,13 +133,13 @@ def test_cancel_between_chunks_issues_nothing(world, office_a_members, settings,
         member_ids=[m.pk for m in office_a_members],
         total=3,
     )
-    real_render = services.render_cards
+    real_html = services.cards_html
 
     def render_then_cancel(contexts):
         services.batch_cancel(job=job, actor=world.clerk_a)
-        return real_render(contexts)
+        return real_html(contexts)
 
-    monkeypatch.setattr(services, "render_cards", render_then_cancel)
+    monkeypatch.setattr(services, "cards_html", render_then_cancel)
     services.batch_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == BatchJob.Status.CANCELLED

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -16,7 +15,6 @@ from notices import outbox, services
 from notices.models import Delivery, Notice
 from tests.factories import MemberFactory
 from tests.notices.conftest import RecordingHandler, approved_notice, enroll, free_port
-from tests.notices.workers import Worker, redis_url_for_tests
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -46,37 +44,6 @@ class StallingHandler(RecordingHandler):
 
 
 @pytest.fixture
-def broker(require_services):
-    """Point this process's Celery app at Redis (test db) with a queue of its own, tasks not eager."""
-    import redis
-
-    from efnet.celery import app
-
-    queue = f"notices-test-{uuid.uuid4().hex[:8]}"
-    saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue)
-
-    def reset_pools():
-        from kombu import pools
-
-        pools.reset()  # kombu's process-wide pools are keyed by URL: start from none either way
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    app.conf.task_always_eager = False
-    app.conf.broker_url = redis_url_for_tests()
-    app.conf.task_default_queue = queue
-    reset_pools()
-    try:
-        yield queue
-    finally:
-        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
-        reset_pools()
-        redis.Redis.from_url(redis_url_for_tests()).delete(
-            queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
-        )
-
-
-@pytest.fixture
 def stalling_smtp():
     handler = StallingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
@@ -86,22 +53,6 @@ def stalling_smtp():
     finally:
         handler.release.set()
         controller.stop()
-
-
-@pytest.fixture
-def workers():
-    started: list[Worker] = []
-
-    def start(**kwargs) -> Worker:
-        worker = Worker(**kwargs)
-        started.append(worker)
-        worker.wait_ready()
-        return worker
-
-    yield start
-    for worker in started:
-        print(f"--- worker log ---\n{worker.output()[-4000:]}")  # shown by pytest when the test fails
-        worker.stop()
 
 
 def wait_until_settled(notice, timeout: float = 60) -> None:
