@@ -16,11 +16,12 @@ base stylesheet is parsed once, and a batch is rendered as one document per chun
 once per chunk rather than once per card.
 
 Past that, WeasyPrint's time goes into boxes: styling, laying out and drawing each one. Two things keep a card
-page at a few dozen boxes. The card template prints each field as one text run (``label<TAB>: value``, as the
-notice does) instead of a table row of three cells. And the HTML user-agent stylesheet is used without its
-rules that give *every* element a ``::marker`` and five footnote/note pseudo-elements: WeasyPrint computes a
-style for each of them on each element, which was a fifth of a card's time. The PDFs use neither footnotes nor
-lists, and ``::marker`` is kept for ``li`` and ``summary``.
+page cheap. The card template prints each field as one text run (``label<TAB>: value``, as the notice does)
+instead of a table row of three cells. And the HTML user-agent stylesheet is used without its rules that give
+*every* element a ``::marker`` and five footnote/note pseudo-elements: WeasyPrint computes a style for each of
+them on each element (about a tenth of a card's time with the old table layout, less now). The PDFs use
+neither footnotes nor lists, and ``::marker`` is kept for ``li`` and ``summary``. Batches are spread over
+several processes by efnet.pdf_pool.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def test_the_lean_user_agent_stylesheet_drops_only_the_universal_pseudo_element_
     assert "li::marker, summary::marker {" in lean
     removed = set(UA.splitlines()) - set(lean.splitlines())
     assert all(line.startswith("::") for line in removed), removed
-    # A WeasyPrint upgrade that moves the hook would silently cost a fifth of a card's time: fail here instead.
+    # A WeasyPrint upgrade that moves the hook would silently make every page slower: fail here instead.
     assert pdf._html_class().__name__ == "LeanHTML"
 
 
