@@ -61,3 +61,29 @@ def test_clerk_cannot_issue_another_offices_list(client, world):
     assert response.status_code == 404
     assert not AddressListIssue.objects.exists()
     assert AuditEvent.objects.filter(action="access.denied").exists()
+
+
+def test_an_address_the_member_changed_prints_the_self_set_box_not_the_old_password(client, world):
+    from tracking.models import AccountStatus, Campaign, Status
+
+    member, changed = world.member_a, world.address_a
+    kept = AddressFactory(member=member, slot=2, issued_on=datetime.date(2026, 6, 26))
+    campaign = Campaign.objects.create(name="2026年6月 BIGLOBEパスワード変更", started_on=datetime.date(2026, 6, 1))
+    AccountStatus.objects.create(
+        campaign=campaign, member=member, address=changed, status=Status.DONE, status_on=datetime.date(2026, 7, 3)
+    )
+    login(client, world.clerk_a)
+    response = client.post(reverse("documents:address_list_issue", kwargs={"pk": member.pk}), {"reason": "紛失再発行"})
+    text = pdf_text(response.content)
+    assert changed.password not in text
+    assert_in_order(
+        text,
+        [
+            "追加メールアドレス1", "1. メールアドレス", changed.address,
+            "2. パスワード", "お客様ご自身で変更済み", "2026年7月3日", "ID", changed.login_id,
+            "変更後のパスワードをご記入ください。", "3. 受信メール(POP3)サーバー",
+            "追加メールアドレス2", "2. パスワード", kept.password, "ID", kept.login_id,
+        ],
+    )  # fmt: skip
+    # The change is per address: the other address still prints its password, so the list is a reveal.
+    assert AuditEvent.objects.get(action="member.address_list.issued").details["reveal"] is True
