@@ -49,8 +49,10 @@ run: deps system-deps
 	  -s var/celerybeat-schedule & \
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Threads pool: the tasks wait on SMTP and the database, and batch PDFs render on the worker's own render
+# processes (efnet/pdf_pool.py), which a prefork child, being a daemon, could not start.
 worker: deps
-	$(BIN)/celery -A efnet worker -B -l info
+	$(BIN)/celery -A efnet worker -B --pool=threads --concurrency=4 -l info
 
 lint: deps
 	$(BIN)/ruff check .
