@@ -31,7 +31,7 @@ from efnet import pdf
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BrokenProcessPool", "pool_processes", "render_many", "shutdown"]
+__all__ = ["BrokenProcessPool", "pool_processes", "render_many", "shutdown", "start", "worker_pids"]
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -41,8 +41,6 @@ _pool_size = 0
 def pool_processes() -> int:
     """How many render processes ``render_many`` would use here (0: renders in this process)."""
     wanted = settings.DOCUMENTS_RENDER_PROCESSES
-    if wanted is None:
-        wanted = os.cpu_count() or 1
     if wanted < 2:
         return 0
     if multiprocessing.current_process().daemon:
@@ -50,10 +48,22 @@ def pool_processes() -> int:
     return wanted
 
 
+def _exit_with_parent() -> None:
+    """In a render process: exit as soon as the worker that started it is gone (even by kill -9), rather than
+    wait forever for work on a queue that its siblings also hold open."""
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+
 def _warm_up(stylesheets: tuple[str, ...]) -> None:
     """Runs in each render process as it starts: Django, fonts and stylesheets, before the first real page."""
     import django
 
+    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
     django.setup()
     pdf.render_pdf("<p>準備 0O1lI</p>", stylesheets=stylesheets)
 
@@ -65,7 +75,7 @@ def _render(html: str, stylesheets: tuple[str, ...]) -> bytes:
 def _get_pool(size: int, stylesheets: tuple[str, ...]) -> ProcessPoolExecutor:
     global _pool, _pool_size
     with _lock:
-        if _pool is not None and (_pool_size != size or getattr(_pool, "_broken", False)):
+        if _pool is not None and _pool_size != size:
             _pool.shutdown(wait=False, cancel_futures=True)
             _pool = None
         if _pool is None:
@@ -78,6 +88,15 @@ def _get_pool(size: int, stylesheets: tuple[str, ...]) -> ProcessPoolExecutor:
             _pool_size = size
             logger.info("started %d PDF render processes", size)
         return _pool
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    """Drop a pool one of whose processes died, so that the next call starts fresh ones."""
+    global _pool
+    with _lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _ready() -> int:
@@ -122,6 +141,9 @@ def render_many(documents: Iterable[str], *, stylesheets: tuple[str, ...] = ()) 
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    except BrokenProcessPool:
+        _discard(pool)
+        raise
     finally:
         for future in pending:
             future.cancel()

@@ -1,11 +1,15 @@
 """Batch chunks rendered by the render processes (efnet.pdf_pool): same PDF, pages in order, a killed render
 process fails the batch cleanly, and a process that may not start processes renders in itself."""
 
+import contextlib
 import io
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -17,6 +21,8 @@ from members.models import MemberCard
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -138,3 +144,31 @@ def test_one_render_process_or_none_means_rendering_in_this_process(settings):
     for wanted in (0, 1):
         settings.DOCUMENTS_RENDER_PROCESSES = wanted
         assert pdf_pool.pool_processes() == 0
+
+
+def test_render_processes_exit_when_their_worker_is_killed(tmp_path):
+    """A worker killed with -9 must not leave its render processes behind, waiting forever."""
+    pid_file = tmp_path / "render-pids"
+    code = (
+        "import os, signal, sys, django; django.setup()\n"
+        "from efnet import pdf_pool\n"
+        "pdf_pool.start(('pdf/documents.css',))\n"
+        "open(sys.argv[1], 'w').write(' '.join(map(str, pdf_pool.worker_pids())))\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "efnet.test_settings", "DOCUMENTS_RENDER_PROCESSES": "2"}
+    # Output to files, not pipes: render processes left behind would hold a pipe open and hang the test.
+    with open(tmp_path / "worker.log", "w") as log:
+        code_run = subprocess.run(
+            [sys.executable, "-c", code, str(pid_file)], cwd=ROOT, env=env, stdout=log, stderr=log, timeout=120
+        )
+    assert code_run.returncode == -signal.SIGKILL, (tmp_path / "worker.log").read_text()[-2000:]
+    pids = [int(pid) for pid in pid_file.read_text().split()]
+    assert len(pids) == 2
+    try:
+        for pid in pids:
+            wait_gone(pid)
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # whatever the outcome, leave nothing running
