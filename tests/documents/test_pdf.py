@@ -1,6 +1,7 @@
 """efnet.pdf: Japanese fonts embedded, no external fetches, unprintable characters refused by name."""
 
 import io
+import subprocess
 
 import pytest
 from pypdf import PdfReader
@@ -79,3 +80,16 @@ def test_lists_keep_their_markers_with_the_lean_stylesheet():
     data = pdf.render_pdf("<ol><li>一番目</li><li>二番目</li></ol><ul><li>項目</li></ul>")
     text = PdfReader(io.BytesIO(data)).pages[0].extract_text()
     assert "1." in text and "2." in text and "•" in text
+
+
+def test_a_value_too_long_for_its_line_wraps_inside_the_page_instead_of_running_off_it(tmp_path):
+    from documents.management.commands.bench_pdf import fictitious_card
+    from documents.services import render_cards
+
+    card = fictitious_card(1)
+    card["email"] = "averylongmailboxnamewithoutanybreakopportunity0123456789abcdef@efnet-demo.example"
+    path = tmp_path / "card.pdf"
+    path.write_bytes(render_cards([card]))
+    # pdftotext keeps only what is on the page: text that ran off the right edge would be missing.
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert card["email"] in "".join(text.split())
