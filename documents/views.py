@@ -34,9 +34,9 @@ def _pdf_response(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _reauth_needed(request, member, title, *, subject: str | None = None, back_url: str | None = None):
-    """Printing a password asks for the login password again when the last login is not recent.
-    ``subject`` and ``back_url`` describe what is printed when it is not one member (a batch)."""
+def _reauth_needed(request, *, title: str, subject: str, back_url: str):
+    """Printing a password asks for the login password again when the last login is not recent: None when it
+    is, else the page asking for it (``subject`` names what is printed, ``back_url`` is the way back)."""
     if recently_authenticated(request):
         return None
     form = ReauthForm(request.POST if "password" in request.POST else None)
@@ -51,8 +51,8 @@ def _reauth_needed(request, member, title, *, subject: str | None = None, back_u
         "documents/reauth.html",
         {
             "title": title,
-            "subject": subject or f"{member.number} {member.name}",
-            "back_url": back_url or reverse("members:detail", args=[member.pk]),
+            "subject": subject,
+            "back_url": back_url,
             "reauth_form": form,
             "carried": carried,
             "action": request.path,
@@ -62,24 +62,48 @@ def _reauth_needed(request, member, title, *, subject: str | None = None, back_u
     return response
 
 
+def _issue_member_document(request, pk, *, form_class, invalid_message: str, title: str, issue, filename):
+    """The shared path of the views that print one member's document: the member (404 outside scope), the
+    form, a fresh login, the issuing service, and the PDF, or back to the member page with the message."""
+    member = _get_member_for_user(request, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, invalid_message)
+        return redirect("members:detail", pk=member.pk)
+    response = _reauth_needed(
+        request,
+        title=title,
+        subject=f"{member.number} {member.name}",
+        back_url=reverse("members:detail", args=[member.pk]),
+    )
+    if response is not None:
+        return response
+    try:
+        record, data = issue(member, form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("members:detail", pk=member.pk)
+    return _pdf_response(data, filename(member, record))
+
+
+def _card_filename(member, card) -> str:
+    return f"membercard-{member.number}-{card.serial}.pdf"
+
+
 @require_POST
 @never_cache
 @require_reveal
 @sensitive_post_parameters("password")
 def card_issue(request, pk):
-    member = _get_member_for_user(request, pk)
-    form = CardIssueForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "発行理由を選んでください。")
-        return redirect("members:detail", pk=member.pk)
-    if (response := _reauth_needed(request, member, "会員証を再発行")) is not None:
-        return response
-    try:
-        card, data = services.member_card_issue(member=member, reason=form.cleaned_data["reason"], actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("members:detail", pk=member.pk)
-    return _pdf_response(data, f"membercard-{member.number}-{card.serial}.pdf")
+    return _issue_member_document(
+        request,
+        pk,
+        form_class=CardIssueForm,
+        invalid_message="発行理由を選んでください。",
+        title="会員証を再発行",
+        issue=lambda member, data: services.member_card_issue(member=member, reason=data["reason"], actor=request.user),
+        filename=_card_filename,
+    )
 
 
 @require_POST
@@ -87,24 +111,17 @@ def card_issue(request, pk):
 @require_reveal
 @sensitive_post_parameters("password")
 def address_list_issue(request, pk):
-    member = _get_member_for_user(request, pk)
-    form = AddressListIssueForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "入力内容を確認してください。")
-        return redirect("members:detail", pk=member.pk)
-    if (response := _reauth_needed(request, member, "追加メールアドレスリストを発行")) is not None:
-        return response
-    try:
-        issue, data = services.address_list_issue(
-            member=member,
-            reason=form.cleaned_data["reason"],
-            highlight_date=form.cleaned_data["highlight_date"],
-            actor=request.user,
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("members:detail", pk=member.pk)
-    return _pdf_response(data, f"addresslist-{member.number}-{issue.serial}.pdf")
+    return _issue_member_document(
+        request,
+        pk,
+        form_class=AddressListIssueForm,
+        invalid_message="入力内容を確認してください。",
+        title="追加メールアドレスリストを発行",
+        issue=lambda member, data: services.address_list_issue(
+            member=member, reason=data["reason"], highlight_date=data["highlight_date"], actor=request.user
+        ),
+        filename=lambda member, issue: f"addresslist-{member.number}-{issue.serial}.pdf",
+    )
 
 
 @require_POST
@@ -113,19 +130,15 @@ def address_list_issue(request, pk):
 @require_member_editor
 @sensitive_post_parameters("password")
 def password_reset(request, pk):
-    member = _get_member_for_user(request, pk)
-    form = PasswordResetForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "BIGLOBEで再設定したことを確認のうえ、チェックを入れてください。")
-        return redirect("members:detail", pk=member.pk)
-    if (response := _reauth_needed(request, member, "パスワード再設定")) is not None:
-        return response
-    try:
-        card, data = services.member_password_reset(member=member, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("members:detail", pk=member.pk)
-    return _pdf_response(data, f"membercard-{member.number}-{card.serial}.pdf")
+    return _issue_member_document(
+        request,
+        pk,
+        form_class=PasswordResetForm,
+        invalid_message="BIGLOBEで再設定したことを確認のうえ、チェックを入れてください。",
+        title="パスワード再設定",
+        issue=lambda member, data: services.member_password_reset(member=member, actor=request.user),
+        filename=_card_filename,
+    )
 
 
 @require_reveal
@@ -182,8 +195,7 @@ def batch_download(request, pk):
     # The file prints every member's password: the same fresh login as printing one card.
     response = _reauth_needed(
         request,
-        None,
-        "一括発行のダウンロード",
+        title="一括発行のダウンロード",
         subject=f"{job.office.name} 会員証 {job.total}件",
         back_url=reverse("documents:batch_detail", args=[job.pk]),
     )
