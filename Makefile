@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Japanese fonts for PDFs (embedded), WeasyPrint's Pango, poppler for reading PDFs back in tests.
-APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+# Japanese fonts and DejaVu Sans Mono (values on cards) for PDFs, embedded; WeasyPrint's Pango; poppler for
+# reading PDFs back in tests.
+APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 APT_TEST := chromium
 DEMO_MEMBERS ?= 500
 PYTEST_ARGS ?=
