@@ -67,6 +67,8 @@ def test_card_prints_every_field_in_order_and_embeds_the_japanese_font(client, w
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     line = next(line for line in fonts.splitlines() if "IPAexGothic" in line)
     assert " yes yes " in line  # embedded, subset
+    mono = next(line for line in fonts.splitlines() if "DejaVu-Sans-Mono" in line)  # the values' face
+    assert " yes yes " in mono
 
 
 def test_issue_is_registered_and_audited_as_a_reveal_without_the_password(client, world):
