@@ -382,25 +382,26 @@ def write_cards_file(
             sizes.append(len(contexts))
             yield cards_html(contexts)
 
-    pdfs = pdf_pool.render_many(documents(), stylesheets=PDF_STYLESHEETS)
+    def rendered() -> Iterator[tuple[int, bytes]]:
+        """(cards in the chunk, its PDF), in order; tells ``on_chunk`` as each one is in."""
+        for data in pdf_pool.render_many(documents(), stylesheets=PDF_STYLESHEETS):
+            count = sizes.popleft()
+            yield count, data
+            if on_chunk:
+                on_chunk(count)
+
     if as_zip:
         with zipfile.ZipFile(writer, mode="w", compression=zipfile.ZIP_STORED) as archive:
             first = 1
-            for data in pdfs:
-                count = sizes.popleft()
-                last = first + count - 1
-                archive.writestr(f"membercards-{first:05d}-{last:05d}.pdf", data)
-                first = last + 1
-                if on_chunk:
-                    on_chunk(count)
+            for count, data in rendered():
+                archive.writestr(f"membercards-{first:05d}-{first + count - 1:05d}.pdf", data)
+                first += count
         return "zip"
     from pypdf import PdfWriter
 
     merged = PdfWriter()
-    for data in pdfs:
+    for _count, data in rendered():
         merged.append(io.BytesIO(data))
-        if on_chunk:
-            on_chunk(sizes.popleft())
     merged.write(writer)
     return "pdf"
 
@@ -476,15 +477,13 @@ def batch_run(*, job_id: int) -> None:
     except BatchCancelled:
         writer.abort()
         return
-    except pdf_pool.BrokenProcessPool:
-        writer.abort()
-        logger.exception("batch %s failed: a PDF render process died", job.pk)
-        _batch_fail(job, "PDF作成プロセスが途中で止まりました。何も発行されていません。もう一度依頼してください。")
-        return
     except Exception as exc:
         writer.abort()
         logger.exception("batch %s failed", job.pk)
-        _batch_fail(job, f"作成に失敗しました: {type(exc).__name__}")
+        if isinstance(exc, pdf_pool.BrokenProcessPool):  # a render process died (killed, out of memory)
+            _batch_fail(job, "PDF作成プロセスが途中で止まりました。何も発行されていません。もう一度依頼してください。")
+        else:
+            _batch_fail(job, f"作成に失敗しました: {type(exc).__name__}")
         return
     try:
         _batch_finish(job, prepared=prepared, skipped=skipped, problems=problems, file_format=file_format, size=size)

@@ -260,9 +260,7 @@ def accounts_mark_notified_many(*, members, campaign, actor=None, at: datetime) 
         last_notified_at=at, updated_at=timezone.now()
     )
     open_count = Counter(r.member_id for r in open_rows)
-    changed = {member_id: 0 for member_id in open_count}
-    for r in to_move:
-        changed[r.member_id] += 1
+    changed = {member_id: 0 for member_id in open_count} | Counter(r.member_id for r in to_move)
     audit.record_many(
         [
             audit.event(

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.template.loader import render_to_string
 
 from documents import services, storage
 from efnet import pdf, pdf_pool
@@ -121,7 +120,7 @@ class Command(BaseCommand):
         pdf_pool.start(services.PDF_STYLESHEETS)
         result["pool_start_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
-        card_html = render_to_string("pdf/member_cards.html", {"cards": [fictitious_card(0)]})
+        card_html = services.cards_html([fictitious_card(0)])
         started = time.perf_counter()
         services.render_cards([fictitious_card(0)])  # first use: fontconfig, font files, stylesheet
         result["first_render_ms"] = round((time.perf_counter() - started) * 1000, 1)
@@ -135,7 +134,7 @@ class Command(BaseCommand):
             started = time.perf_counter()
             services.render_cards([fictitious_card(i)])
             ours.append(time.perf_counter() - started)
-            html = render_to_string("pdf/member_cards.html", {"cards": [fictitious_card(i)]})
+            html = services.cards_html([fictitious_card(i)])
             started = time.perf_counter()
             pdf.render_pdf_plain(html, stylesheets=services.PDF_STYLESHEETS)
             plain.append(time.perf_counter() - started)
