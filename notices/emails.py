@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from efnet.text import render_text
 from members.models import Member
 from notices import rendering
 from notices.models import Notice
@@ -40,7 +41,7 @@ def render_for(*, notice: Notice, member: Member, phone_table: str | None = None
 def render_bodies(*, notice: Notice, member: Member, phone_table: str | None = None, facts=None):
     """(parts, text body, HTML body) of one member's email."""
     parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts)
-    text = render_to_string("emails/notice-body-text.txt", parts)
+    text = render_text("emails/notice-body-text.txt", parts)
     html = render_to_string("emails/notice-body-html.html", parts)
     return parts, text, html
 
