@@ -2,10 +2,13 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from efnet import audit
+from efnet.middleware import mark_session_started
 
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        mark_session_started(request)
     audit.record("auth.login", actor=user, target=user)
 
 
