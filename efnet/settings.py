@@ -184,9 +184,12 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
+        # No plugins; no <base> to re-point relative URLs; forms post only to the portal itself (a redirect
+        # after a POST stays on this origin: the login's next is checked by _safe_next).
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "base-uri": ["'none'"],
     }
 }
 
