@@ -11,7 +11,7 @@ from documents import services
 from documents.forms import AddressListIssueForm, BatchForm, CardIssueForm, PasswordResetForm
 from documents.models import BatchJob
 from efnet import audit
-from efnet.auth_views import ReauthForm, mark_authenticated_now, recently_authenticated
+from efnet.auth_views import reauth_check
 from efnet.permissions import require_member_editor, require_reveal
 from efnet.scoping import get_visible_or_404, visible_to
 from members.models import Member
@@ -36,15 +36,13 @@ def _pdf_response(data: bytes, filename: str) -> HttpResponse:
 
 def _reauth_needed(request, *, title: str, subject: str, back_url: str):
     """Printing a password asks for the login password again when the last login is not recent: None when it
-    is, else the page asking for it (``subject`` names what is printed, ``back_url`` is the way back)."""
-    if recently_authenticated(request):
+    is, else the page asking for it (``subject`` names what is printed, ``back_url`` is the way back), or the
+    lockout page when too many wrong passwords locked the user out (``efnet.auth_views.reauth_check``)."""
+    form, locked = reauth_check(request)
+    if locked is not None:
+        return locked
+    if form is None:
         return None
-    form = ReauthForm(request.POST if "password" in request.POST else None)
-    if form.is_bound and form.is_valid():
-        if request.user.check_password(form.cleaned_data["password"]):
-            mark_authenticated_now(request)
-            return None
-        form.add_error("password", "パスワードが正しくありません。")
     carried = {k: v for k, v in request.POST.items() if k not in ("password", "csrfmiddlewaretoken")}
     response = render(
         request,

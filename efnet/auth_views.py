@@ -2,11 +2,12 @@
 
 import time
 
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login, logout
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -125,10 +126,64 @@ class ReauthForm(forms.Form):
     password = forms.CharField(label="ログインパスワード", widget=forms.PasswordInput)
 
 
+def reauth_check(request) -> tuple[ReauthForm | None, HttpResponse | None]:
+    """The one re-authentication step before a password is shown or printed.
+
+    Returns ``(None, None)`` when the last login is recent or the password just entered is right;
+    ``(form, None)`` when the form is to be shown (again, with its error); ``(None, response)`` when this
+    attempt locked the user out: the session is then logged out and ``response`` says so.
+
+    The password goes through ``authenticate`` so that django-axes counts a wrong one against the same
+    username lockout as the login page (same limit, same cool-off): a signed-in session must not be a place
+    to guess the password without limit. A locked user is refused even with the right password.
+    """
+    if recently_authenticated(request):
+        return None, None
+    form = ReauthForm(request.POST if "password" in request.POST else None)
+    if not (form.is_bound and form.is_valid()):
+        return form, None
+    user = request.user
+    request.efnet_reauth = True  # efnet.signals audits the failure as auth.reauth_failed, not a login failure
+    authenticated = authenticate(request, username=user.get_username(), password=form.cleaned_data["password"])
+    if getattr(request, "axes_locked_out", False):
+        logout(request)
+        return None, lockout_response(request)
+    if authenticated is None or authenticated.pk != user.pk:
+        form.add_error("password", "パスワードが正しくありません。")
+        return form, None
+    if settings.AXES_RESET_ON_SUCCESS:
+        # As a successful login does: the count is of consecutive failures.
+        AxesProxyHandler.reset_attempts(username=user.get_username())
+    mark_authenticated_now(request)
+    return None, None
+
+
 def lockout_response(request, original_response=None, credentials=None):
-    return render(
-        request,
-        "registration/locked_out.html",
-        {"cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
-        status=429,
+    """The page for a locked username (django-axes calls this too, for the same request: build it once)."""
+    cached = getattr(request, "_efnet_lockout_response", None)
+    if cached is not None:
+        return cached
+    cooloff_minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    reauth = getattr(request, "efnet_reauth", False)
+    if reauth and request.headers.get("HX-Request"):
+        # The re-auth form of the member page is posted by htmx, which would not show an error page: send the
+        # browser to the login page, with the reason.
+        messages.error(request, reauth_locked_message(cooloff_minutes))
+        response = HttpResponse(status=429)
+        response["HX-Redirect"] = reverse("login")
+    else:
+        response = render(
+            request,
+            "registration/locked_out.html",
+            {"cooloff_minutes": cooloff_minutes, "reauth": reauth},
+            status=429,
+        )
+    request._efnet_lockout_response = response
+    return response
+
+
+def reauth_locked_message(cooloff_minutes: int) -> str:
+    return (
+        "パスワードの再入力を続けて間違えたため、ログアウトしました。"
+        f"このユーザー名でのログインを{cooloff_minutes}分間停止しています。"
     )

@@ -1,7 +1,12 @@
+import time
+
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from efnet import audit
 from efnet.request_context import client_ip, current_ip
 
 
@@ -46,3 +51,38 @@ class StaffLoginRequiredMiddleware:
         if user.is_authenticated and user.is_verified():
             return None
         return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+
+
+SESSION_STARTED = "_efnet_session_started"
+
+
+def mark_session_started(request):
+    """Called at every login (efnet.signals): the absolute lifetime counts from here."""
+    request.session[SESSION_STARTED] = int(time.time())
+
+
+class SessionLifetimeMiddleware:
+    """Ends a staff session ``SESSION_ABSOLUTE_SECONDS`` after its login, however active it has been.
+
+    The idle timeout (``SESSION_COOKIE_AGE``, pushed forward by every request) alone lets a session that is
+    used every few minutes, or kept alive by a forgotten tab's polling, live for ever. A session without a
+    start stamp was not opened by our login and ends too. Sits after the message middleware (to say why) and
+    before the login check, which then sends the request to the login page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            started = request.session.get(SESSION_STARTED)
+            if started is None or time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
+                user = request.user
+                audit.record("auth.session_expired", actor=user, target=user, details={"started": started})
+                logout(request)
+                hours = settings.SESSION_ABSOLUTE_SECONDS / 3600
+                messages.info(
+                    request,
+                    f"ログインから{hours:g}時間が経過したため、ログアウトしました。もう一度ログインしてください。",
+                )
+        return self.get_response(request)

@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from efnet.auth_views import ReauthForm, mark_authenticated_now, recently_authenticated
+from efnet.auth_views import reauth_check
 from efnet.permissions import require_member_editor, require_reveal
 from efnet.scoping import get_visible_or_404
 from members import selectors, services
@@ -96,15 +96,9 @@ def edit(request, pk):
 
 def reveal_response(request, *, member, address=None):
     """Shared by the primary account and additional addresses: re-authenticate if needed, then reveal."""
-    reauth_form = None
-    if not recently_authenticated(request):
-        reauth_form = ReauthForm(request.POST if "password" in request.POST else None)
-        if reauth_form.is_bound and reauth_form.is_valid():
-            if request.user.check_password(reauth_form.cleaned_data["password"]):
-                mark_authenticated_now(request)
-                reauth_form = None
-            else:
-                reauth_form.add_error("password", "パスワードが正しくありません。")
+    reauth_form, locked = reauth_check(request)
+    if locked is not None:
+        return locked
     context = {"member": member, "address": address, "reauth_form": reauth_form}
     if reauth_form is None:
         context["secret"] = services.member_password_reveal(actor=request.user, member=member, address=address)

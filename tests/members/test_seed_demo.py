@@ -1,7 +1,11 @@
+import os
 import random
+import subprocess
+import sys
 
 import pytest
-from django.core.management import call_command
+from django.conf import settings
+from django.core.management import CommandError, call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from efnet.models import User
@@ -14,7 +18,12 @@ from tracking.models import AccountStatus, StatusChange
 pytestmark = pytest.mark.django_db
 
 
-def test_it_creates_members_addresses_statuses_and_one_user_per_role(capsys):
+@pytest.fixture
+def development(settings):
+    settings.DEBUG = True  # as `make run` runs it
+
+
+def test_it_creates_members_addresses_statuses_and_one_user_per_role(development, capsys):
     call_command("seed_demo", "--members", "120", "--seed", "7")
     assert Member.objects.count() == 120
     assert Member.objects.values("office").distinct().count() >= 10  # spread over the offices
@@ -39,7 +48,47 @@ def test_the_same_seed_gives_the_same_members():
     ]
 
 
-def test_if_empty_leaves_existing_data_alone(capsys):
+def test_if_empty_leaves_existing_data_alone(development, capsys):
     call_command("seed_demo", "--members", "5", "--seed", "1")
     call_command("seed_demo", "--members", "5", "--seed", "2", "--if-empty")
     assert Member.objects.count() == 5
+
+
+def test_it_refuses_to_run_with_debug_off_and_writes_nothing(settings):
+    settings.DEBUG = False
+    users_before = User.objects.count()
+    with pytest.raises(CommandError) as refused:
+        call_command("seed_demo", "--members", "5")
+    assert "DEBUG=1" in str(refused.value) and "--i-know-this-is-not-production" in str(refused.value)
+    assert "Refusing to load demo data" in str(refused.value)
+    assert not Member.objects.exists()
+    assert User.objects.count() == users_before
+    assert not TOTPDevice.objects.exists()
+
+
+def test_it_refuses_from_the_command_line_with_a_nonzero_exit(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "efnet.test_settings",
+        "DEBUG": "0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'untouched.sqlite3'}",
+        "EFNET_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo", "--members", "5"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "デモデータは開発環境（DEBUG=1）でのみ作成できます" in result.stderr
+    assert not (tmp_path / "untouched.sqlite3").exists() or (tmp_path / "untouched.sqlite3").stat().st_size == 0
+
+
+def test_the_explicit_flag_allows_it_with_debug_off(settings):
+    settings.DEBUG = False
+    call_command("seed_demo", "--members", "5", "--seed", "3", "--i-know-this-is-not-production")
+    assert Member.objects.count() == 5
+    assert User.objects.filter(username="osaka").exists()

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from members.demo import generate
 
@@ -10,10 +11,26 @@ class Command(BaseCommand):
         parser.add_argument("--members", type=int, default=300)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--if-empty", action="store_true", help="会員が1件でもあれば何もしない")
+        parser.add_argument(
+            "--i-know-this-is-not-production",
+            action="store_true",
+            dest="not_production",
+            help="DEBUG=0 でも作成する（本番ではないことが確かな検証環境のみ）",
+        )
 
-    def handle(self, *args, members, seed, if_empty, **options):
+    def handle(self, *args, members, seed, if_empty, not_production, **options):
         from members.models import Member
 
+        # Demo users share one known password and their TOTP secrets follow from the seed: in production they
+        # would be accounts anyone who has read this code can log in to.
+        if not (settings.DEBUG or not_production):
+            raise CommandError(
+                "デモデータは開発環境（DEBUG=1）でのみ作成できます。デモユーザーのパスワードと二段階認証の鍵は"
+                "公開されているため、本番環境では作成しません。本番ではないことが確かな場合だけ "
+                "--i-know-this-is-not-production を付けて実行してください。\n"
+                "Refusing to load demo data with DEBUG off: the demo users' password and TOTP secrets are known. "
+                "Pass --i-know-this-is-not-production only where this is certainly not production."
+            )
         if if_empty and Member.objects.exists():
             self.stdout.write("会員データがあるため、デモデータは作成しませんでした。")
             return
