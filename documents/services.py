@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -318,6 +318,15 @@ def batch_create(*, actor, office: SalesOffice, reason: str, no_card_since: date
         raise PermissionDenied("この営業所の会員証は発行できません。")
     if reason not in Reason.values:
         raise ValidationError("発行理由を選んでください。")
+    # One batch per office at a time: two batches finishing together would each supersede the same cards.
+    # The office row lock makes the check hold against a second request arriving at the same moment.
+    SalesOffice.objects.select_for_update().filter(pk=office.pk).first()
+    active = BatchJob.objects.filter(office=office, status__in=BatchJob.ACTIVE).order_by("created_at").first()
+    if active is not None:
+        raise ValidationError(
+            f"{office.name}の一括発行（受付番号 {active.pk}、{active.get_status_display()}）が終わっていません。"
+            "終わってから依頼してください（不要なら取り消してください）。"
+        )
     ids = list(batch_members(actor=actor, office=office, no_card_since=no_card_since).values_list("pk", flat=True))
     if not ids:
         raise ValidationError("条件に合う会員がいません。")
@@ -487,8 +496,16 @@ def batch_run(*, job_id: int) -> None:
         return
     try:
         _batch_finish(job, prepared=prepared, skipped=skipped, problems=problems, file_format=file_format, size=size)
-    except (BatchCancelled, IntegrityError):
+    except BatchCancelled:
         path.unlink(missing_ok=True)
+    except Exception as exc:
+        # The register was rolled back: nothing was issued, so the file goes and the job says so. A job left
+        # "running" would show 作成中 until the reaper, hiding the failure from the clerk.
+        path.unlink(missing_ok=True)
+        logger.exception("batch %s failed while recording its cards", job.pk)
+        _batch_fail(
+            job, f"発行の記録に失敗しました（{type(exc).__name__}）。何も発行されていません。もう一度依頼してください。"
+        )
 
 
 @transaction.atomic
@@ -497,7 +514,12 @@ def _batch_finish(job, *, prepared, skipped, problems, file_format, size) -> Non
     locked = BatchJob.objects.select_for_update().get(pk=job.pk)
     if locked.status != BatchJob.Status.RUNNING:
         raise BatchCancelled
-    members = Member.objects.in_bulk([p.member_id for p in prepared])
+    # Each member's row is locked (in id order, so two finishing transactions cannot deadlock) before the card
+    # it supersedes is looked up: a single issue or another batch finishing meanwhile waits, then sees our card.
+    members = {
+        m.pk: m
+        for m in Member.objects.select_for_update().filter(pk__in=[p.member_id for p in prepared]).order_by("pk")
+    }
     issued_on = timezone.localdate()
     for p in prepared:
         _record_card(

@@ -1,9 +1,27 @@
-"""A logging filter that keeps anything that looks like a credential out of log records."""
+"""A logging filter that keeps anything that looks like a credential out of log records.
+
+Besides ``password=…``-like pairs, it removes the member self-report token: the link is the member's only key
+(no login), and its path shows up in access lines (``django.server``) and in ``django.request`` warnings for
+4xx answers ("Bad Request: /tracking/r/<token>/"). The filter sits on every handler in settings.LOGGING.
+"""
 
 import logging
 import re
 
 _PATTERN = re.compile(r"(?i)((?:pass(?:word)?|secret|token|key)\s*[=:]\s*)(\S+)")
+# The self-report URL is tracking/urls.py's "r/<str:token>/" under "tracking/" (a test holds the two together).
+# The token ends at the next "/", "?", "#", quote or white space, whatever its encoding.
+SELF_REPORT_PATH = "/tracking/r/"
+_SELF_REPORT = re.compile(re.escape(SELF_REPORT_PATH) + r"[^/?#\s\"']+")
+# A credential in a query string: ?token=…, &sig=…, &signature=…, &key=…
+_QUERY = re.compile(r"(?i)([?&;](?:[\w.-]*token|sig|signature|key|code|nonce)=)[^&#\s\"']*")
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    text = _SELF_REPORT.sub(SELF_REPORT_PATH + REDACTED, text)
+    text = _QUERY.sub(r"\1" + REDACTED, text)
+    return _PATTERN.sub(r"\1********", text)
 
 
 class SecretMaskingFilter(logging.Filter):
@@ -12,7 +30,8 @@ class SecretMaskingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string is not ours to fix here
             return True
-        masked = _PATTERN.sub(r"\1********", message)
+        masked = redact(message)
         if masked != message:
+            # The formatted text replaces message and args: the token must not survive in either.
             record.msg, record.args = masked, ()
         return True

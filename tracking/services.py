@@ -357,3 +357,33 @@ def campaign_enroll_all(*, campaign: Campaign, actor) -> int:
     AccountStatus.objects.bulk_create(rows, batch_size=2000)
     audit.record("tracking.campaign.enrolled", actor=actor, target=campaign, details={"created": len(rows)})
     return len(rows)
+
+
+@transaction.atomic
+def self_report_link_create(*, member, campaign: Campaign, actor) -> str:
+    """Sign a new self-report link for ``member`` in ``campaign`` because a clerk asked for one; returns its
+    site-relative path. The link is a credential: it is shown once to the clerk, and neither stored nor
+    written to the audit log (the event says who created a link for whom, not the link)."""
+    from tracking.selectors import OPEN_STATUSES, active_accounts_q
+    from tracking.selfreport import self_report_path
+
+    if not member.is_active:
+        raise ValidationError("退会した会員には本人報告リンクを作成できません。")
+    if not campaign.is_active:
+        raise ValidationError("このキャンペーンは終了しています。")
+    open_accounts = (
+        AccountStatus.objects.filter(member=member, campaign=campaign, status__in=OPEN_STATUSES)
+        .filter(active_accounts_q())
+        .count()
+    )
+    if not open_accounts:
+        raise ValidationError("この会員に未完了のアカウントはありません。本人報告リンクは不要です。")
+    path = self_report_path(member=member, campaign=campaign)
+    audit.record(
+        "tracking.selfreport.link_created",
+        actor=actor,
+        target=campaign,
+        member=member,
+        details={"campaign": campaign.name, "open_accounts": open_accounts},
+    )
+    return path

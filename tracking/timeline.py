@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "notice.bundle.printed": "案内を印刷（FAX・郵送）",
     "tracking.accounts.notified": "案内により状況を更新",
     "tracking.selfreport.submitted": "本人報告リンクから報告",
+    "tracking.selfreport.link_created": "本人報告リンクを作成",
     "access.denied": "他営業所からのアクセスを拒否",
 }
 # Covered by the StatusChange rows, which say more.

@@ -335,6 +335,30 @@ def account_record(request, pk):
     return redirect(target)
 
 
+@require_POST
+@require_member_editor
+@never_cache
+def self_report_link_create(request, pk):
+    """A clerk asks for the member's self-report link: it is signed now and shown on this answer only, so the
+    member page never carries a live credential."""
+    member = get_visible_or_404(request.user, Member.objects.select_related("office"), pk=pk)
+    target = reverse("members:detail", kwargs={"pk": member.pk}) + "#tracking"
+    campaign = selectors.current_campaign()
+    if campaign is None:
+        messages.error(request, "実施中のキャンペーンがないため、本人報告リンクは作成できません。")
+        return redirect(target)
+    try:
+        path = services.self_report_link_create(member=member, campaign=campaign, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(target)
+    return render(
+        request,
+        "tracking/self_report_link.html",
+        {"member": member, "campaign": campaign, "link": request.build_absolute_uri(path), "back": target},
+    )
+
+
 def _link_problem(request, kind: str, *, member=None, status: int = 400):
     return render(request, "tracking/self_report_problem.html", {"kind": kind, "member": member}, status=status)
 

@@ -31,7 +31,7 @@ def test_member_page_shows_accounts_and_one_click_done(client, world, campaign):
     login(client, world.clerk_a)
     page = client.get(f"/members/{world.member_a.pk}/").content.decode()
     assert "パスワード変更の状況" in page and "完了（本日・電話）" in page
-    assert "/tracking/r/" in page  # the self-report link to copy
+    assert "本人報告リンクを作成" in page and "/tracking/r/" not in page  # a button, not a live link
     primary, extra = _rows(world, campaign)
     response = client.post(f"/tracking/accounts/{primary.pk}/record/", _done_data(primary.version))
     assert response.status_code == 302

@@ -28,6 +28,11 @@ def _account(world, own):
     return {"pk": AccountStatus.objects.get(campaign=campaign, member=member, address=None).pk}
 
 
+def _member(world, own):
+    _account(world, own)  # an open account in the current campaign, so a link can be created
+    return {"pk": (world.member_a if own else world.member_b).pk}
+
+
 def _record_data(world, own):
     return {"status": "完了", "source": "電話", "status_on": datetime.date.today().isoformat(), "note": ""}
 
@@ -47,5 +52,6 @@ SPECS = [
     UrlSpec("tracking:account_list", "staff"),
     UrlSpec("tracking:bulk_update", "editor", method="POST", data=_bulk_data),
     UrlSpec("tracking:account_record", "editor", _account, method="POST", data=_record_data),
+    UrlSpec("tracking:self_report_link_create", "editor", _member, method="POST"),
     UrlSpec("tracking:self_report", "public", _token, scoped=False),
 ]

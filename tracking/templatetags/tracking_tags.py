@@ -6,7 +6,6 @@ from efnet.permissions import can_edit_members
 from tracking.forms import RECORDABLE_SOURCES, StatusActionForm
 from tracking.models import Source, Status
 from tracking.selectors import current_campaign, member_accounts
-from tracking.selfreport import self_report_path
 from tracking.timeline import member_timeline
 
 register = template.Library()
@@ -26,9 +25,8 @@ def tracking_member_panel(context, member):
     accounts = member_accounts(member=member, campaign=campaign) if campaign else []
     can_edit = bool(user and can_edit_members(user))
     pending = [a for a in accounts if a.status in (Status.NOT_NOTIFIED, Status.NOTIFIED)]
-    link = ""
-    if campaign and can_edit and pending and member.is_active and request is not None:
-        link = request.build_absolute_uri(self_report_path(member=member, campaign=campaign))
+    # Only a button: the signed link is created on request (tracking.views.self_report_link_create).
+    offer_link = bool(campaign and can_edit and pending and member.is_active)
     complete = bool(accounts) and not pending and any(a.status == Status.DONE for a in accounts)
     return render_to_string(
         "tracking/_member_panel.html",
@@ -39,7 +37,7 @@ def tracking_member_panel(context, member):
             "can_edit": can_edit,
             "complete": complete,
             "pending_count": len(pending),
-            "self_report_link": link,
+            "offer_self_report_link": offer_link,
             "timeline": member_timeline(member),
             "today": timezone.localdate(),
             "statuses": [s.value for s in Status],
