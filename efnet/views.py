@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from efnet.ids import page_number
 from efnet.middleware import public
 from efnet.models import AuditEvent
 from efnet.permissions import require_head_office
@@ -52,7 +53,7 @@ def audit_log(request):
             events = events.filter(created_at__date__gte=data["since"])
         if data["until"]:
             events = events.filter(created_at__date__lte=data["until"])
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page = Paginator(events, 100).get_page(page_number(request))
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "efnet/audit_log.html", {"form": form, "page": page, "querystring": params.urlencode()})
