@@ -47,17 +47,37 @@ def offices_visible_to(user) -> QuerySet:
     return visible_to(user, SalesOffice.objects.all(), office_path="")
 
 
-def get_visible_or_404(user, queryset: QuerySet, office_path: str = "office", **lookup) -> Model:
-    """Load one object through the scope; a stranger's object is a 404, and the attempt is audited."""
+def record_denied(user, hidden: Model, *, why: str, **details) -> None:
+    """Audit a refused access to ``hidden`` (an object outside the user's scope) as ``access.denied``."""
+    audit.record(
+        "access.denied",
+        actor=user,
+        target=hidden,
+        office=hidden if hidden._meta.label_lower == "members.salesoffice" else None,
+        details={"model": hidden._meta.label_lower, "why": why, **details},
+    )
+
+
+def get_visible_or_404(
+    user, queryset: QuerySet, office_path: str = "office", *, within: dict | None = None, **lookup
+) -> Model:
+    """Load one object through the scope; a stranger's object is a 404, and the attempt is audited.
+
+    ``within`` narrows to a parent named in the URL (an address of *this* member): an object that exists
+    but belongs elsewhere, even to a member the user may see, is refused and audited the same way."""
+    narrowed = visible_to(user, queryset, office_path)
+    if within:
+        narrowed = narrowed.filter(**within)
     try:
-        return visible_to(user, queryset, office_path).get(**lookup)
+        return narrowed.get(**lookup)
     except queryset.model.DoesNotExist:
         hidden = queryset.filter(**lookup).first()
         if hidden is not None:
-            audit.record(
-                "access.denied",
-                actor=user,
-                target=hidden,
-                details={"model": queryset.model._meta.label_lower, "lookup": {k: str(v) for k, v in lookup.items()}},
+            in_scope = visible_to(user, queryset, office_path).filter(pk=hidden.pk).exists()
+            record_denied(
+                user,
+                hidden,
+                why="other_parent" if in_scope else "other_office",
+                lookup={k: str(v) for k, v in {**lookup, **(within or {})}.items()},
             )
         raise Http404("見つかりません") from None

@@ -1,9 +1,8 @@
 from django import forms
 
 from efnet import normalize
-from efnet.formfields import NormalizedEmailField
+from efnet.formfields import NormalizedEmailField, VisibleOfficeField
 from efnet.passwords import validate_biglobe_password
-from efnet.scoping import offices_visible_to
 from members.models import Member
 
 
@@ -19,12 +18,12 @@ class MemberSearchForm(forms.Form):
             }
         ),
     )
-    office = forms.ModelChoiceField(label="営業所", queryset=None, required=False, empty_label="すべての営業所")
+    office = VisibleOfficeField(label="営業所", required=False, empty_label="すべての営業所")
     inactive = forms.BooleanField(label="無効な会員も表示", required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices_visible_to(user)
+        self.fields["office"].restrict_to(user)
 
 
 class MemberForm(forms.ModelForm):
@@ -47,12 +46,12 @@ class MemberForm(forms.ModelForm):
             "is_active",
             "note",
         ]
-        field_classes = {"email": NormalizedEmailField}
+        field_classes = {"email": NormalizedEmailField, "office": VisibleOfficeField}
         widgets = {"registered_on": forms.DateInput(attrs={"type": "date"}), "note": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices_visible_to(user)
+        self.fields["office"].restrict_to(user)
         if user.office_id is not None:
             self.fields["office"].initial = user.office_id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import HttpResponse, HttpResponseBadRequest
@@ -34,6 +34,9 @@ ACCOUNT_PAGE = 100
 
 def _filters(request):
     form = ListFilterForm(request.GET or None, user=request.user)
+    if form.office_refused:
+        # Not silently widened to every office the user sees: the field has audited an office out of scope.
+        raise BadRequest("営業所の指定が正しくありません。")
     return form, form.values()
 
 
@@ -153,17 +156,19 @@ def member_export(request, fmt):
         body, count = exports.to_xlsx(rows, title=f"{campaign.name} コールリスト")
     else:
         body, count, replaced = exports.to_csv(rows, encoding=encoding)
+    applied_office = values["office"] or request.user.office  # an office user's list is their office's
     audit.record(
         "tracking.calllist.exported",
         actor=request.user,
-        office=values["office"] or request.user.office,
+        office=applied_office,
         target=campaign,
         details={
             "format": fmt,
             "rows": count,
             "replaced_characters": replaced,
             "filters": {
-                "office": values["office"].name if values["office"] else "",
+                "office": applied_office.name if applied_office else "すべての営業所",
+                "office_id": applied_office.pk if applied_office else None,
                 "status": values["status"],
                 "q": values["q"],
             },
