@@ -81,3 +81,35 @@ def get_visible_or_404(
                 lookup={k: str(v) for k, v in {**lookup, **(within or {})}.items()},
             )
         raise Http404("見つかりません") from None
+
+
+def taken_message(label: str) -> str:
+    """What anyone is told when a unique value is held by a row they may not see: not whose, nor where."""
+    return f"この{label}は使用できません。本社にお問い合わせください。"
+
+
+def refuse_if_taken(
+    user, queryset: QuerySet, *, field: str, value, label: str, exclude_pk=None, office_path: str = "office", describe
+) -> None:
+    """Raise a ValidationError when another row of ``queryset`` holds ``value`` in its unique ``field``.
+
+    Within the user's scope the message names the holder (``describe(row)``), which helps a clerk; outside
+    it, the message is ``taken_message`` and the attempt is audited (``member.duplicate_refused``, with the
+    field and the holder's office id only), so creating a member cannot be used to probe other offices."""
+    from django.core.exceptions import ValidationError
+
+    if value in (None, ""):
+        return
+    clash = queryset.filter(**{field: value}).exclude(pk=exclude_pk).first()
+    if clash is None:
+        return
+    if visible_to(user, queryset, office_path).filter(pk=clash.pk).exists():
+        raise ValidationError(f"この{label}は{describe(clash)}で使用されています。", code="unique")
+    owner_office_id = queryset.filter(pk=clash.pk).values_list(f"{office_path}_id", flat=True).get()
+    audit.record(
+        "member.duplicate_refused",
+        actor=user,
+        office=getattr(user, "office", None),
+        details={"field": field, "owner_office_id": owner_office_id},
+    )
+    raise ValidationError(taken_message(label), code="unique")

@@ -33,7 +33,7 @@ def _get_member_and_address(request, member_pk, pk=None):
 @sensitive_post_parameters("password")
 def add(request, member_pk):
     member, _ = _get_member_and_address(request, member_pk)
-    form = AddressForm(request.POST or None)
+    form = AddressForm(request.POST or None, user=request.user)
     password_form = AddressPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and password_form.is_valid():
         try:
@@ -54,7 +54,7 @@ def add(request, member_pk):
 @require_member_editor
 def edit(request, member_pk, pk):
     member, address = _get_member_and_address(request, member_pk, pk)
-    form = AddressForm(request.POST or None, instance=address)
+    form = AddressForm(request.POST or None, instance=address, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             fresh = type(address).objects.get(pk=address.pk)
