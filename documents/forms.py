@@ -1,6 +1,6 @@
 from django import forms
 
-from efnet.scoping import offices_visible_to
+from efnet.formfields import VisibleOfficeField
 from members.models import MemberCard
 
 REASON_CHOICES = MemberCard.Reason.choices
@@ -27,7 +27,7 @@ class PasswordResetForm(forms.Form):
 
 
 class BatchForm(forms.Form):
-    office = forms.ModelChoiceField(label="営業所", queryset=None, empty_label=None)
+    office = VisibleOfficeField(label="営業所", empty_label=None)
     no_card_since = forms.DateField(
         label="この日以降に会員証を発行していない会員",
         required=False,
@@ -38,6 +38,6 @@ class BatchForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices_visible_to(user)
+        self.fields["office"].restrict_to(user)
         if user.office_id:
             self.fields["office"].initial = user.office_id

@@ -10,3 +10,41 @@ class NormalizedEmailField(forms.EmailField):
 
     def to_python(self, value):
         return normalize.identifier(super().to_python(value))
+
+
+class VisibleOfficeField(forms.ModelChoiceField):
+    """A sales office among those the user may see (``restrict_to(user)`` in the form's ``__init__``).
+
+    Choosing another office (by editing the form or the URL) is refused as an invalid choice and audited
+    like opening another office's member; the message says nothing about whether that office exists."""
+
+    default_error_messages = {"invalid_choice": "この営業所は選べません。"}
+
+    def __init__(self, queryset=None, **kwargs):
+        from members.models import SalesOffice
+
+        # Nothing until restrict_to: a form that forgets it offers no office rather than every office.
+        super().__init__(queryset=SalesOffice.objects.none(), **kwargs)
+        self.user = None
+
+    def restrict_to(self, user) -> None:
+        from efnet.scoping import offices_visible_to
+
+        self.user = user
+        self.queryset = offices_visible_to(user)
+
+    def to_python(self, value):
+        from efnet.ids import parse_id
+        from efnet.scoping import record_denied
+        from members.models import SalesOffice
+
+        if value in self.empty_values:
+            return None
+        pk = value.pk if isinstance(value, SalesOffice) else parse_id(str(value))
+        office = self.queryset.filter(pk=pk).first() if pk is not None else None
+        if office is None:
+            hidden = SalesOffice.objects.filter(pk=pk).first() if pk is not None else None
+            if hidden is not None:
+                record_denied(self.user, hidden, why="office_not_visible", field=str(self.label or "office"))
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return office

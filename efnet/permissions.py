@@ -17,12 +17,15 @@ def can_reveal(user) -> bool:
     return user.is_active and user.has_perm(REVEAL_PERMISSION)
 
 
-def _require(check):
+def _require(check, why: str):
+    """A view decorator: 403 unless ``check(user)``. ``why`` names the missing right in the audit event that
+    efnet.views.permission_denied writes for every 403."""
+
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not check(request.user):
-                raise PermissionDenied
+                raise PermissionDenied(why)
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -30,7 +33,7 @@ def _require(check):
     return decorator
 
 
-require_member_editor = _require(can_edit_members)
-require_reveal = _require(can_reveal)
-require_head_office = _require(lambda u: u.is_head_office)
-require_admin = _require(lambda u: u.is_admin)
+require_member_editor = _require(can_edit_members, "member_editor_required")
+require_reveal = _require(can_reveal, "reveal_permission_required")
+require_head_office = _require(lambda u: u.is_head_office, "head_office_required")
+require_admin = _require(lambda u: u.is_admin, "admin_required")

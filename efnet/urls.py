@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from efnet import auth_views, views
 
+# Every 403, whoever raised it, is audited on its way out.
+handler403 = "efnet.views.permission_denied"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -2,11 +2,30 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 
+from efnet import audit
+from efnet.ids import page_number
 from efnet.middleware import public
 from efnet.models import AuditEvent
 from efnet.permissions import require_head_office
 from members.models import Member, SalesOffice
+
+
+def permission_denied(request, exception):
+    """The 403 page, after writing who was refused what and why (``access.denied``): the role checks in
+    efnet.permissions, the services and the admin all raise PermissionDenied, so this sees every refusal."""
+    audit.record(
+        "access.denied",
+        actor=request.user,
+        details={
+            "path": request.path,
+            "method": request.method,
+            "status": 403,
+            "why": str(exception) or "permission_denied",
+        },
+    )
+    return defaults.permission_denied(request, exception)
 
 
 def home(request):
@@ -52,7 +71,7 @@ def audit_log(request):
             events = events.filter(created_at__date__gte=data["since"])
         if data["until"]:
             events = events.filter(created_at__date__lte=data["until"])
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page = Paginator(events, 100).get_page(page_number(request))
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "efnet/audit_log.html", {"form": form, "page": page, "querystring": params.urlencode()})

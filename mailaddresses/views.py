@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -9,13 +9,23 @@ from efnet.permissions import require_member_editor, require_reveal
 from efnet.scoping import get_visible_or_404
 from mailaddresses import services
 from mailaddresses.forms import AddressForm, AddressPasswordForm
+from mailaddresses.models import AdditionalMailAddress
 from members.models import Member
 from members.views import reveal_response
 
 
 def _get_member_and_address(request, member_pk, pk=None):
     member = get_visible_or_404(request.user, Member.objects.select_related("office"), pk=member_pk)
-    address = get_object_or_404(member.additional_addresses, pk=pk) if pk is not None else None
+    address = None
+    if pk is not None:
+        # An address of another member (of this office or another) is refused and audited, not just a 404.
+        address = get_visible_or_404(
+            request.user,
+            AdditionalMailAddress.objects.select_related("member__office"),
+            office_path="member__office",
+            within={"member_id": member.pk},
+            pk=pk,
+        )
     return member, address
 
 
@@ -23,7 +33,7 @@ def _get_member_and_address(request, member_pk, pk=None):
 @sensitive_post_parameters("password")
 def add(request, member_pk):
     member, _ = _get_member_and_address(request, member_pk)
-    form = AddressForm(request.POST or None)
+    form = AddressForm(request.POST or None, user=request.user)
     password_form = AddressPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and password_form.is_valid():
         try:
@@ -44,7 +54,7 @@ def add(request, member_pk):
 @require_member_editor
 def edit(request, member_pk, pk):
     member, address = _get_member_and_address(request, member_pk, pk)
-    form = AddressForm(request.POST or None, instance=address)
+    form = AddressForm(request.POST or None, instance=address, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             fresh = type(address).objects.get(pk=address.pk)

@@ -1,9 +1,9 @@
 from django import forms
 
 from efnet import normalize
-from efnet.formfields import NormalizedEmailField
+from efnet.formfields import NormalizedEmailField, VisibleOfficeField
 from efnet.passwords import validate_biglobe_password
-from efnet.scoping import offices_visible_to
+from efnet.scoping import refuse_if_taken
 from members.models import Member
 
 
@@ -19,12 +19,12 @@ class MemberSearchForm(forms.Form):
             }
         ),
     )
-    office = forms.ModelChoiceField(label="営業所", queryset=None, required=False, empty_label="すべての営業所")
+    office = VisibleOfficeField(label="営業所", required=False, empty_label="すべての営業所")
     inactive = forms.BooleanField(label="無効な会員も表示", required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices_visible_to(user)
+        self.fields["office"].restrict_to(user)
 
 
 class MemberForm(forms.ModelForm):
@@ -47,20 +47,35 @@ class MemberForm(forms.ModelForm):
             "is_active",
             "note",
         ]
-        field_classes = {"email": NormalizedEmailField}
+        field_classes = {"email": NormalizedEmailField, "office": VisibleOfficeField}
         widgets = {"registered_on": forms.DateInput(attrs={"type": "date"}), "note": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices_visible_to(user)
+        self.user = user
+        self.fields["office"].restrict_to(user)
         if user.office_id is not None:
             self.fields["office"].initial = user.office_id
 
+    UNIQUE_LABELS = {"number": "会員番号", "biglobe_user_id": "BIGLOBEユーザーID"}
+
+    def _refuse_if_taken(self, field: str, value: str) -> str:
+        refuse_if_taken(
+            self.user,
+            Member.objects.all(),
+            field=field,
+            value=value,
+            label=self.UNIQUE_LABELS[field],
+            exclude_pk=self.instance.pk,
+            describe=lambda m: f"会員 {m.number} {m.name}",
+        )
+        return value
+
     def clean_number(self):
-        return normalize.member_number(self.cleaned_data["number"])
+        return self._refuse_if_taken("number", normalize.member_number(self.cleaned_data["number"]))
 
     def clean_biglobe_user_id(self):
-        return normalize.identifier(self.cleaned_data["biglobe_user_id"])
+        return self._refuse_if_taken("biglobe_user_id", normalize.identifier(self.cleaned_data["biglobe_user_id"]))
 
     def clean_name_kana(self):
         return normalize.kana(self.cleaned_data["name_kana"])

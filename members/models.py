@@ -1,12 +1,14 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from efnet import normalize
 from efnet.fields import EncryptedTextField
+from efnet.scoping import taken_message
 
 DEFAULT_MAIL_SERVER = "mail.biglobe.ne.jp"
 
@@ -71,6 +73,15 @@ class Member(models.Model):
     @property
     def audit_member(self):
         return self
+
+    def unique_error_message(self, model_class, unique_check):
+        # Django's default names the model ("この 会員番号 を持った 会員 が既に存在します"). Forms say more to
+        # those who may see the holder (efnet.scoping.refuse_if_taken); what reaches the model (a race, the
+        # admin, a service) says only that the value cannot be used.
+        if len(unique_check) == 1:
+            label = str(self._meta.get_field(unique_check[0]).verbose_name)
+            return ValidationError(taken_message(label), code="unique")
+        return super().unique_error_message(model_class, unique_check)
 
     def clean(self):
         self.number = normalize.member_number(self.number)

@@ -7,6 +7,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from efnet.auth_views import reauth_check
+from efnet.ids import page_number
 from efnet.permissions import require_member_editor, require_reveal
 from efnet.scoping import get_visible_or_404
 from members import selectors, services
@@ -32,7 +33,7 @@ def search(request):
         include_inactive=data.get("inactive", False),
     )
     query = data.get("q", "")
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(results, PAGE_SIZE).get_page(page_number(request))
     if query and page.paginator.count == 1:
         # One hit for what the clerk typed: straight to the member.
         return redirect("members:detail", pk=page.object_list[0].pk)

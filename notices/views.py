@@ -211,6 +211,11 @@ def _action(request, pk, service, done_text, none_text=""):
     try:
         result = service(notice=notice, actor=request.user)
     except (ValidationError, PermissionDenied) as exc:
+        if isinstance(exc, PermissionDenied):
+            # Refused, though answered with a message rather than a 403 page: audited like every refusal.
+            audit.record(
+                "access.denied", actor=request.user, target=notice, details={"path": request.path, "why": str(exc)}
+            )
         messages.error(request, _error_text(exc))
     else:
         if result is False and none_text:

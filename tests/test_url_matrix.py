@@ -66,6 +66,10 @@ def test_anonymous(client, world, name):
         assert response["Location"].startswith(reverse("login"))
 
 
+def _denied_count(user) -> int:
+    return AuditEvent.objects.filter(action="access.denied", actor=user).count()
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_persona(client, world, name, persona):
@@ -74,22 +78,28 @@ def test_persona(client, world, name, persona):
     login(client, user)
     allowed = persona in ALLOWED[spec.access]
 
+    denied_before = _denied_count(user)
     response = _request(client, spec, world, own=True)
     if allowed:
         assert response.status_code not in (403, 404), f"{persona} refused on own office: {response.status_code}"
         assert response.status_code < 500
     else:
         assert response.status_code == 403, f"{persona} should be refused: got {response.status_code}"
+        # Every refusal is audited: who (the actor), what (the path) and why (the missing right).
+        event = AuditEvent.objects.filter(action="access.denied", actor=user).latest("id")
+        assert _denied_count(user) == denied_before + 1
+        assert event.details["path"] == response.wsgi_request.path and event.details["why"].endswith("_required")
 
     if spec.kwargs is None or not spec.scoped or spec.access == "public":
         return
     login(client, user)  # a logout spec may have ended the session
-    denied_before = AuditEvent.objects.filter(action="access.denied").count()
+    denied_before = _denied_count(user)
     response = _request(client, spec, world, own=False)
     if not allowed:
         assert response.status_code == 403
+        assert _denied_count(user) == denied_before + 1
     elif persona in SEES_OFFICE_B:
         assert response.status_code not in (403, 404) and response.status_code < 500
     else:
         assert response.status_code == 404, f"{persona} reached another office's object: {response.status_code}"
-        assert AuditEvent.objects.filter(action="access.denied").count() == denied_before + 1
+        assert _denied_count(user) == denied_before + 1

@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from efnet import normalize
-from efnet.scoping import offices_visible_to
+from efnet.formfields import VisibleOfficeField
 from tracking.models import Campaign, Source, Status
 from tracking.selectors import INCOMPLETE, current_campaign
 
@@ -12,7 +12,7 @@ RECORDABLE_SOURCES = [(s.value, s.label) for s in Source if s != Source.NOTICE]
 
 class ListFilterForm(forms.Form):
     campaign = forms.ModelChoiceField(label="キャンペーン", queryset=Campaign.objects.all(), required=False)
-    office = forms.ModelChoiceField(label="営業所", queryset=None, required=False, empty_label="すべての営業所")
+    office = VisibleOfficeField(label="営業所", required=False, empty_label="すべての営業所")
     status = forms.ChoiceField(label="状態", required=False)
     q = forms.CharField(
         label="会員",
@@ -22,7 +22,7 @@ class ListFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices_visible_to(user)
+        self.fields["office"].restrict_to(user)
         self.fields["status"].choices = [
             ("", "すべて"),
             (INCOMPLETE, "未完了（未案内＋案内済）"),
@@ -33,7 +33,8 @@ class ListFilterForm(forms.Form):
             self.fields["office"].widget = forms.HiddenInput()
 
     def values(self) -> dict:
-        """Cleaned filters, falling back to the current campaign; invalid input is ignored, not an error."""
+        """Cleaned filters, falling back to the current campaign; invalid input is ignored, not an error
+        (except an office the user may not see: the views refuse that, see ``office_refused``)."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {
@@ -42,6 +43,12 @@ class ListFilterForm(forms.Form):
             "status": data.get("status") or "",
             "q": normalize.nfkc(data.get("q") or ""),
         }
+
+    @property
+    def office_refused(self) -> bool:
+        """An office was asked for that is not one of the user's (tampered, or gone): refuse, don't widen."""
+        self.is_valid()
+        return "office" in self.errors
 
 
 class StatusActionForm(forms.Form):

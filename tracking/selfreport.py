@@ -22,6 +22,8 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from efnet.ids import parse_id
+
 SALT = "tracking.selfreport.v1"
 
 
@@ -83,9 +85,9 @@ def load_token(token: str) -> LinkData:
     except signing.BadSignature:
         raise LinkError("tampered") from None
     parts = value.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+    if len(parts) != 3 or parse_id(parts[0]) is None or parse_id(parts[1]) is None or not parts[2]:
         raise LinkError("tampered")
-    return LinkData(member_id=int(parts[0]), campaign_id=int(parts[1]), nonce=parts[2])
+    return LinkData(member_id=parse_id(parts[0]), campaign_id=parse_id(parts[1]), nonce=parts[2])
 
 
 def hit_allowed(*, nonce: str | None, ip: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import HttpResponse, HttpResponseBadRequest
@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from efnet import audit, normalize
+from efnet.ids import page_number, parse_id, parse_optional_id
 from efnet.middleware import public
 from efnet.permissions import can_edit_members, require_member_editor
 from efnet.request_context import client_ip
@@ -33,6 +34,9 @@ ACCOUNT_PAGE = 100
 
 def _filters(request):
     form = ListFilterForm(request.GET or None, user=request.user)
+    if form.office_refused:
+        # Not silently widened to every office the user sees: the field has audited an office out of scope.
+        raise BadRequest("営業所の指定が正しくありません。")
     return form, form.values()
 
 
@@ -110,7 +114,7 @@ def member_list(request):
     form, values = _filters(request)
     if values["campaign"] is None:
         return _no_campaign(request)
-    page = Paginator(_member_queryset(request, values), MEMBER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(_member_queryset(request, values), MEMBER_PAGE).get_page(page_number(request))
     page.object_list = selectors.hydrate(page.object_list)
     labels = selectors.pending_labels(member_ids=[m.pk for m in page.object_list], campaign=values["campaign"])
     today = timezone.localdate()
@@ -152,17 +156,19 @@ def member_export(request, fmt):
         body, count = exports.to_xlsx(rows, title=f"{campaign.name} コールリスト")
     else:
         body, count, replaced = exports.to_csv(rows, encoding=encoding)
+    applied_office = values["office"] or request.user.office  # an office user's list is their office's
     audit.record(
         "tracking.calllist.exported",
         actor=request.user,
-        office=values["office"] or request.user.office,
+        office=applied_office,
         target=campaign,
         details={
             "format": fmt,
             "rows": count,
             "replaced_characters": replaced,
             "filters": {
-                "office": values["office"].name if values["office"] else "",
+                "office": applied_office.name if applied_office else "すべての営業所",
+                "office_id": applied_office.pk if applied_office else None,
                 "status": values["status"],
                 "q": values["q"],
             },
@@ -185,8 +191,9 @@ def _account_queryset(request, values):
         qs = qs.filter(status__in=selectors.OPEN_STATUSES)
     elif status in Status.values:
         qs = qs.filter(status=status)
-    if request.GET.get("member", "").isdigit():
-        qs = qs.filter(member_id=int(request.GET["member"]))
+    member_id = parse_optional_id(request.GET.get("member"), what="会員")
+    if member_id is not None:
+        qs = qs.filter(member_id=member_id)
     qs = _text_filter(qs, values["q"], prefix="member__")
     return qs.order_by("member__number", "address__slot", "id")
 
@@ -196,7 +203,7 @@ def account_list(request):
     form, values = _filters(request)
     if values["campaign"] is None:
         return _no_campaign(request)
-    page = Paginator(_account_queryset(request, values), ACCOUNT_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(_account_queryset(request, values), ACCOUNT_PAGE).get_page(page_number(request))
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -213,12 +220,15 @@ def account_list(request):
     )
 
 
-def _parse_items(request) -> list[tuple[int, int]]:
+def _parse_items(request) -> list[tuple[int, int]] | None:
+    """The ticked ``pk:version`` pairs; None when any of them is malformed (the list was tampered with)."""
     items = []
     for raw in request.POST.getlist("item"):
         pk, _, version = raw.partition(":")
-        if pk.isdigit() and version.isdigit():
-            items.append((int(pk), int(version)))
+        pk, version = parse_id(pk), parse_id(version)
+        if pk is None or version is None:
+            return None
+        items.append((pk, version))
     return items
 
 
@@ -239,6 +249,9 @@ def bulk_update(request):
     """Step 1 shows what will happen and the count; step 2 (confirmed) records it."""
     form = StatusActionForm(request.POST)
     items = _parse_items(request)
+    if items is None:
+        messages.error(request, "選んだアカウントの指定が正しくありません。一覧を開き直してください。")
+        return _back_to_list(request)
     if not items:
         messages.error(request, "アカウントを選んでください。")
         return _back_to_list(request)
@@ -311,6 +324,12 @@ def account_record(request, pk):
                 messages.error(request, f"{row.account_label}：{error}")
         return redirect(target)
     version = request.POST.get("version", "")
+    expected_version = parse_id(version)
+    if version and expected_version is None:
+        messages.error(
+            request, f"{row.account_label}：画面の情報が正しくありません。会員のページを開き直してください。"
+        )
+        return redirect(target)
     data = form.cleaned_data
     try:
         services.status_record(
@@ -320,7 +339,7 @@ def account_record(request, pk):
             source=data["source"],
             status_on=data["status_on"],
             note=data["note"],
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=expected_version,
         )
     except services.StaleStatusError as exc:
         messages.error(
@@ -385,7 +404,7 @@ def self_report(request, token):
     error = ""
     if request.method == "POST":
         open_ids = {a.pk for a in accounts if a.status in ("未案内", "案内済")}
-        chosen = [int(v) for v in request.POST.getlist("account") if v.isdigit() and int(v) in open_ids]
+        chosen = [pk for pk in map(parse_id, request.POST.getlist("account")) if pk in open_ids]
         if not chosen:
             error = "パスワードを変更したアカウントにチェックを入れてから送信してください。"
         else:

@@ -124,7 +124,7 @@ def test_create_normalises_fullwidth_input_and_encrypts_the_password(client, wor
         ("number", "12-ab", "会員番号は半角数字4〜10桁"),
         ("password", "short1", "8文字以上16文字以内"),
         ("password", "onlylowercase", "2種類以上"),
-        ("biglobe_user_id", "tst200000", "既に存在します"),
+        ("biglobe_user_id", "tst200000", "で使用されています"),  # a member of the clerk's own office
     ],
 )
 def test_create_refuses_bad_input_with_a_clear_message_and_saves_nothing(client, world, field, value, message):

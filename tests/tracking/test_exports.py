@@ -73,7 +73,32 @@ def test_xlsx_opens_and_formula_is_text(client, world, tricky):
     assert AuditEvent.objects.get(action="tracking.calllist.exported").details["rows"] == len(values) - 1
 
 
-def test_export_of_other_office_is_not_possible_by_parameter(client, world, tricky):
+def test_export_of_other_office_is_refused_and_audited(client, world, tricky):
     login(client, world.clerk_a)
-    text = _get(client, "csv-utf8", office=world.office_b.pk).content.decode("utf-8-sig")
-    assert world.member_b.number not in text
+    response = _get(client, "csv-utf8", office=world.office_b.pk)
+    assert response.status_code == 400  # not silently widened to the clerk's own office
+    assert world.member_b.number not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="tracking.calllist.exported").exists()
+    event = AuditEvent.objects.get(action="access.denied", actor=world.clerk_a)
+    assert event.office == world.office_b and event.details["why"] == "office_not_visible"
+
+
+@pytest.mark.parametrize("url", ["/tracking/", "/tracking/members/", "/tracking/accounts/"])
+def test_the_lists_refuse_another_office_filter_and_audit_it(client, world, campaign, url):
+    login(client, world.clerk_a)
+    assert client.get(url, {"office": world.office_b.pk}).status_code == 400
+    assert AuditEvent.objects.filter(action="access.denied", actor=world.clerk_a, office=world.office_b).count() == 1
+    assert client.get(url, {"office": world.office_a.pk}).status_code == 200
+
+
+def test_export_audit_records_the_office_applied(client, world, tricky):
+    login(client, world.clerk_a)
+    assert _get(client, "xlsx").status_code == 200  # no office in the URL: the clerk's office applies
+    event = AuditEvent.objects.get(action="tracking.calllist.exported")
+    assert event.office == world.office_a
+    assert event.details["filters"]["office"] == world.office_a.name
+    assert event.details["filters"]["office_id"] == world.office_a.pk
+    login(client, world.head)
+    assert _get(client, "xlsx", office=world.office_b.pk).status_code == 200
+    event = AuditEvent.objects.filter(action="tracking.calllist.exported").latest("id")
+    assert event.office == world.office_b and event.details["filters"]["office_id"] == world.office_b.pk

@@ -27,6 +27,9 @@ class UrlSpec:
     method: str = "GET"
     data: Callable | None = None  # (world, own) -> dict of POST data
     scoped: bool = True  # False: the arguments name no office's object
+    # Query or body parameters the view reads as ids (beyond the generic names every URL is sent in
+    # tests/test_bad_ids.py): each is sent alone with malformed values.
+    id_params: tuple[str, ...] = ()
 
 
 def all_specs() -> dict[str, UrlSpec]:

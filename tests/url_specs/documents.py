@@ -19,7 +19,7 @@ SPECS = [
         "documents:address_list_issue", "reveal", member, method="POST", data=lambda w, own: {"reason": "紛失再発行"}
     ),
     UrlSpec("documents:password_reset", "reveal", member, method="POST", data=lambda w, own: {"confirm": "on"}),
-    UrlSpec("documents:batch_list", "reveal"),
+    UrlSpec("documents:batch_list", "reveal", id_params=("office",)),
     UrlSpec("documents:batch_detail", "reveal", batch),
     UrlSpec("documents:batch_progress", "reveal", batch),
     UrlSpec("documents:batch_cancel", "reveal", batch, method="POST"),

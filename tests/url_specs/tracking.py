@@ -45,13 +45,15 @@ def _bulk_data(world, own):
     return {**_record_data(world, own), "item": [f"{pk}:{version}"]}
 
 
+FILTERS = ("campaign", "office")
+
 SPECS = [
-    UrlSpec("tracking:dashboard", "staff"),
-    UrlSpec("tracking:member_list", "staff"),
-    UrlSpec("tracking:member_export", "staff", lambda w, own: {"fmt": "xlsx"}, scoped=False),
-    UrlSpec("tracking:account_list", "staff"),
-    UrlSpec("tracking:bulk_update", "editor", method="POST", data=_bulk_data),
-    UrlSpec("tracking:account_record", "editor", _account, method="POST", data=_record_data),
+    UrlSpec("tracking:dashboard", "staff", id_params=FILTERS),
+    UrlSpec("tracking:member_list", "staff", id_params=(*FILTERS, "page")),
+    UrlSpec("tracking:member_export", "staff", lambda w, own: {"fmt": "xlsx"}, scoped=False, id_params=FILTERS),
+    UrlSpec("tracking:account_list", "staff", id_params=(*FILTERS, "member", "page")),
+    UrlSpec("tracking:bulk_update", "editor", method="POST", data=_bulk_data, id_params=("item",)),
+    UrlSpec("tracking:account_record", "editor", _account, method="POST", data=_record_data, id_params=("version",)),
     UrlSpec("tracking:self_report_link_create", "editor", _member, method="POST"),
-    UrlSpec("tracking:self_report", "public", _token, scoped=False),
+    UrlSpec("tracking:self_report", "public", _token, scoped=False, id_params=("account",)),
 ]
