@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "efnet.context_processors.staff",
+                "efnet.context_processors.demo",
             ],
         },
     },

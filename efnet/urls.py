@@ -6,6 +6,7 @@ from efnet import auth_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("login/", auth_views.login_view, name="login"),
     path("login/verify/", auth_views.verify_view, name="login_verify"),
     path("logout/", auth_views.logout_view, name="logout"),
