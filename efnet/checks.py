@@ -75,3 +75,13 @@ def production_settings_check(app_configs, **kwargs):
             )
         )
     return errors
+
+
+def refuse_to_start_misconfigured() -> None:
+    """For the entry points that run no system checks (a WSGI server, a Celery worker): stop at start-up, with
+    the same messages, rather than serve or send with an incomplete production configuration."""
+    from django.core.management.base import SystemCheckError
+
+    errors = production_settings_check(None)
+    if errors:
+        raise SystemCheckError("\n".join(f"{e.id}: {e.msg} {e.hint or ''}".rstrip() for e in errors))

@@ -46,6 +46,10 @@ def manage(env, *args):
     )
 
 
+def manage_python(env, code: str):
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
     result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -71,6 +75,26 @@ def test_production_start_up_fails_without_a_public_https_base_url(tmp_path, bas
     assert result.returncode != 0
     assert check_id in result.stderr, result.stdout + result.stderr
     assert "EFNET_BASE_URL" in result.stderr
+
+
+def test_the_wsgi_application_and_the_worker_refuse_a_localhost_base_url(tmp_path):
+    env = production_env(tmp_path, EFNET_BASE_URL="https://127.0.0.1")
+    wsgi = manage_python(env, "import efnet.wsgi")
+    assert wsgi.returncode != 0 and "efnet.E012" in wsgi.stderr
+    worker = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "efnet", "worker", "--pool=solo", "-l", "warning"],
+        cwd=ROOT,
+        env={**env, "EFNET_VAR_DIR": str(tmp_path / "var")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode != 0 and "efnet.E012" in worker.stdout + worker.stderr
+
+
+def test_the_wsgi_application_loads_under_production_settings(tmp_path):
+    result = manage_python(production_env(tmp_path), "import efnet.wsgi")
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_start_up_fails_without_allowed_hosts(tmp_path):
