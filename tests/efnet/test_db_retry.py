@@ -37,7 +37,7 @@ def test_it_does_not_retry_other_database_errors():
     assert write.calls == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db  # a plain database test runs inside a transaction of its own, as a caller's would be
 def test_it_does_not_retry_inside_a_callers_transaction():
     write = Flaky(failures=1)
     with pytest.raises(OperationalError), transaction.atomic():
