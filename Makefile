@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   — install, migrate, load demo data, serve http://127.0.0.1:8000 with a Celery worker
+#                (the demo: DEBUG off, generated keys; PORT=8100 for another port; Ctrl-C stops everything)
 #   make test  — install what the tests need (Chromium included) and run lint and the whole suite
+# make dev is make run with DEBUG on (Django's debug pages, code reloading).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -11,9 +13,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 APT_TEST := chromium
 DEMO_MEMBERS ?= 500
+PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test deps system-deps test-system-deps lint migrate-check worker clean
+.PHONY: run dev test deps system-deps test-system-deps lint migrate-check worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,15 +43,16 @@ system-deps:
 test-system-deps:
 	$(call apt_install,$(APT_TEST))
 
-run: deps system-deps
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo --if-empty --members $(DEMO_MEMBERS)
-	@echo "ログイン: ユーザー osaka（または admin, honsha …）/ パスワード demo-efnet-2026"
-	@echo "確認コード: DEBUG=1 $(BIN)/python manage.py totp_code osaka"
-	@set -m; trap 'kill 0' EXIT INT TERM; \
-	DEBUG=1 $(BIN)/celery -A efnet worker -B --pool=threads --concurrency=2 -l warning \
-	  -s var/celerybeat-schedule & \
-	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+# efnet/launch.py starts the web server and the worker (with beat) and stops them together: on Ctrl-C, on
+# TERM, and when make itself is killed. exec: the launcher is make's own child, so it sees make go.
+run dev: KEYS = $(if $(filter dev,$@),DEBUG=1,EFNET_DEMO=1)
+run dev: MODE = $(KEYS) PORT=$(PORT)
+run dev: deps system-deps
+	$(MODE) $(BIN)/python manage.py migrate --noinput
+	$(MODE) $(BIN)/python manage.py seed_demo --if-empty --members $(DEMO_MEMBERS)
+	@echo "http://127.0.0.1:$(PORT)/ — ログイン: ユーザー osaka（または admin, honsha …）/ パスワード demo-efnet-2026"
+	@echo "確認コード: $(KEYS) $(BIN)/python manage.py totp_code osaka"
+	@$(MODE) exec $(BIN)/python -m efnet.launch --port $(PORT) $(if $(filter dev,$@),--reload)
 
 # Threads pool: the tasks wait on SMTP and the database, and batch PDFs render on the worker's own render
 # processes (efnet/pdf_pool.py), which a prefork child, being a daemon, could not start.

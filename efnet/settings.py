@@ -1,8 +1,9 @@
 """Settings for the EF-net back office.
 
-Everything comes from the environment (django-environ). With DEBUG on (development), a secret key and a
-field-encryption key are generated into the ignored ``var/`` folder on first run; with DEBUG off, start-up
-fails unless they are given.
+Everything comes from the environment (django-environ). With DEBUG on (development) or EFNET_DEMO on (the
+`make run` demo: DEBUG off, so it shows the portal's own error pages), a secret key and a field-encryption
+key are generated into the ignored ``var/`` folder on first run. Otherwise (production) start-up fails unless
+they are given, and the system checks in efnet/checks.py refuse an incomplete configuration.
 """
 
 import os
@@ -20,8 +21,12 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
 DEBUG = env.bool("DEBUG", default=False)
+# The demo `make run` serves: DEBUG off, but development keys, plain HTTP on 127.0.0.1 and mail to the console.
+# Never for real members' data.
+DEMO = env.bool("EFNET_DEMO", default=False) and not DEBUG
+DEV_KEYS = DEBUG or DEMO
 
-if DEBUG:
+if DEV_KEYS:
     SECRET_KEY = env.str("SECRET_KEY", default="") or dev_secret(VAR_DIR, "secret_key")
     # "dev:<key>": one generated development key for the encrypted fields.
     FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
@@ -32,7 +37,7 @@ else:
     SECRET_KEY = env.str("SECRET_KEY")
     FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEV_KEYS else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -91,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "efnet.context_processors.staff",
+                "efnet.context_processors.demo",
             ],
         },
     },
@@ -99,8 +105,17 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'efnet.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, worker) share the file: wait for locks instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several processes (web, worker threads, beat) write to one file. WAL lets readers go on while one writes;
+    # IMMEDIATE transactions take the write lock at BEGIN, where SQLite waits for it (the busy timeout), instead
+    # of upgrading a read lock mid-transaction, where it fails at once with "database is locked" whatever the
+    # timeout. synchronous=NORMAL is safe with WAL (a power cut may lose the last commits, never corrupt).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.int("SQLITE_TIMEOUT_SECONDS", default=20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "efnet.User"
@@ -155,19 +170,20 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if DEV_KEYS
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+# Development and demo serve the static files straight from the apps (no collectstatic needed).
+WHITENOISE_USE_FINDERS = DEV_KEYS
 
 # Security headers. Cookies are secure unless explicitly served over plain HTTP in development.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-_https = env.bool("HTTPS", default=not DEBUG)
+_https = env.bool("HTTPS", default=not DEV_KEYS)
 SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_https)
@@ -195,7 +211,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Mail. EMAIL_URL picks the SMTP server (smtp://user:pass@host:port, smtp+tls://…).
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://127.0.0.1:25")
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEV_KEYS else "smtp://127.0.0.1:25")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="EFネット事務局 <efnet@example.jp>")
 EFNET_REPLY_TO = env.str("EFNET_REPLY_TO", default="efnet@example.jp")
@@ -250,8 +266,11 @@ LOGGING = {
 }
 
 # --- notices ---
-# The site's origin, for links in notices (the member self-report link).
-NOTICES_BASE_URL = env.str("EFNET_BASE_URL", default="http://127.0.0.1:8000")
+# The site's origin, for links in notices (the member self-report link). Required in production, https
+# (efnet/checks.py); development and the demo default to the local server on PORT.
+NOTICES_BASE_URL = env.str(
+    "EFNET_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}" if DEV_KEYS else ""
+)
 NOTICES_MESSAGE_ID_DOMAIN = env.str("NOTICES_MESSAGE_ID_DOMAIN", default="efnet.example.jp")
 # Messages a second per worker process (0: no limit), and deliveries per task (one SMTP connection each).
 NOTICES_RATE_PER_SECOND = env.float("NOTICES_RATE_PER_SECOND", default=20.0)

@@ -9,7 +9,8 @@ os.environ.setdefault(
     "FIELD_ENCRYPTION_KEYS",
     "t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,t0:Hx4dHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=",
 )
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost,efnet.example.jp")
+os.environ.setdefault("EFNET_BASE_URL", "https://efnet.example.jp")
 os.environ.setdefault("HTTPS", "0")
 
 from efnet.settings import *  # noqa: E402,F403

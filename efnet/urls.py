@@ -9,6 +9,7 @@ handler403 = "efnet.views.permission_denied"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("login/", auth_views.login_view, name="login"),
     path("login/verify/", auth_views.verify_view, name="login_verify"),
     path("logout/", auth_views.logout_view, name="logout"),

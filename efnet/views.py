@@ -2,6 +2,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views import defaults
 
 from efnet import audit
@@ -30,6 +31,12 @@ def permission_denied(request, exception):
 
 def home(request):
     return redirect("members:search")
+
+
+@public
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the SVG icon base.html names."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @public

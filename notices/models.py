@@ -102,6 +102,10 @@ class Notice(models.Model):
     )
     approved_at = models.DateTimeField(_("承認日時"), null=True, blank=True)
     send_started_at = models.DateTimeField(_("送信開始"), null=True, blank=True)
+    # The last error a worker met while sending this notice outside any one delivery's SMTP conversation
+    # (the database, the queue, a bug): shown on the notice page, so a stalled send does not look idle.
+    last_error = models.CharField(_("送信処理のエラー"), max_length=500, blank=True)
+    last_error_at = models.DateTimeField(_("エラー日時"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -25,6 +25,7 @@ from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from efnet import audit
+from efnet.db import retry_if_locked
 from notices.emails import build_message, new_message_id
 from notices.models import Channel, Delivery, Notice
 from notices.selectors import member_facts, office_phone_table
@@ -77,21 +78,30 @@ def claim(delivery_id: int) -> str | None:
     the database lets exactly one change the row; the other sees it no longer queued."""
     now = timezone.now()
     message_id = new_message_id()
-    won = (
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED, channel=Channel.EMAIL)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, message_id=message_id)
+    won = retry_if_locked(
+        lambda: (
+            Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED, channel=Channel.EMAIL)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .update(status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, message_id=message_id)
+        )
     )
     return message_id if won else None
 
 
 def mark_sent_many(deliveries: list[Delivery]) -> list[Delivery]:
     """Record sends (each delivery's ``sent_at`` set by the caller, or now) in one transaction with their
-    audit events; then, apart, mark the members' pending accounts 案内済. Returns the rows it marked."""
+    audit events; then, apart, mark the members' pending accounts 案内済. Returns the rows it marked.
+
+    A transaction the database refused as locked did not happen, and is tried again: these messages went
+    out, and leaving their rows in ``sending`` would turn them ``unknown``."""
     now = timezone.now()
-    by_pk = {d.pk: d for d in deliveries}
     for d in deliveries:
         d.sent_at = d.sent_at or now
+    return retry_if_locked(lambda: _mark_sent_many(deliveries))
+
+
+def _mark_sent_many(deliveries: list[Delivery]) -> list[Delivery]:
+    by_pk = {d.pk: d for d in deliveries}
     with transaction.atomic():
         # A row the reaper already called unknown (a very slow send) is now known: it was sent.
         marked = list(
@@ -159,8 +169,12 @@ def retry_tracking(limit: int = 500) -> int:
     return done
 
 
-@transaction.atomic
 def mark_failed(delivery: Delivery, error: str) -> None:
+    retry_if_locked(lambda: _mark_failed(delivery, error))
+
+
+@transaction.atomic
+def _mark_failed(delivery: Delivery, error: str) -> None:
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=Delivery.Status.FAILED, last_error=error[:500]
     )
@@ -180,11 +194,13 @@ def mark_retry(delivery: Delivery, error: str) -> int | None:
         mark_failed(delivery, f"{attempts}回失敗: {error}")
         return None
     wait = backoff_seconds(attempts)
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.QUEUED,
-        next_attempt_at=timezone.now() + timedelta(seconds=wait),
-        last_error=error[:500],
-        dispatched_at=None,  # the periodic run picks it up once due, should the countdown task be lost
+    retry_if_locked(
+        lambda: Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.QUEUED,
+            next_attempt_at=timezone.now() + timedelta(seconds=wait),
+            last_error=error[:500],
+            dispatched_at=None,  # the periodic run picks it up once due, should the countdown task be lost
+        )
     )
     return wait
 
@@ -224,7 +240,29 @@ class SentMarks:
 
 
 def send_batch(delivery_ids: list[int]) -> dict:
-    """Send the given deliveries over one SMTP connection. Safe to run twice, or in two workers at once."""
+    """Send the given deliveries over one SMTP connection. Safe to run twice, or in two workers at once.
+
+    An error that is not one delivery's SMTP reply (the database, a bug) stops the batch; it is written on
+    the notices of the batch for the notice page to show, and passed on to the worker's log."""
+    try:
+        return _send_batch(delivery_ids)
+    except Exception as exc:
+        record_worker_error(delivery_ids, exc)
+        raise
+
+
+def record_worker_error(delivery_ids: list[int], exc: BaseException) -> None:
+    notice_ids = set(Delivery.objects.filter(pk__in=delivery_ids).values_list("notice_id", flat=True))
+    text = f"{type(exc).__name__}: {exc}"[:500]
+    try:
+        retry_if_locked(
+            lambda: Notice.objects.filter(pk__in=notice_ids).update(last_error=text, last_error_at=timezone.now())
+        )
+    except Exception:
+        log.exception("notices %s: could not record the worker's error", sorted(notice_ids))
+
+
+def _send_batch(delivery_ids: list[int]) -> dict:
     stats = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
     retries: list[tuple[int, int]] = []
     pacer = Pacer(settings.NOTICES_RATE_PER_SECOND)

@@ -12,9 +12,19 @@ from django.urls import reverse
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_check_deploy_is_clean_under_production_settings(tmp_path):
+def production_env(tmp_path, **overrides) -> dict:
     # Only the machine's environment: not the variables efnet.test_settings put there for the suite.
-    test_only = ("DJANGO_", "DEBUG", "DATABASE_URL", "HTTPS", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS")
+    test_only = (
+        "DJANGO_",
+        "DEBUG",
+        "DATABASE_URL",
+        "HTTPS",
+        "SECRET_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "ALLOWED_HOSTS",
+        "EFNET_",
+        "PORT",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(test_only)}
     env.update(
         DJANGO_SETTINGS_MODULE="efnet.settings",
@@ -22,18 +32,98 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
         SECRET_KEY=base64.b64encode(os.urandom(48)).decode(),
         FIELD_ENCRYPTION_KEYS="prod1:" + base64.urlsafe_b64encode(os.urandom(32)).decode(),
         ALLOWED_HOSTS="efnet.example.jp",
+        EFNET_BASE_URL="https://efnet.example.jp",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        EFNET_VAR_DIR=str(tmp_path / "var"),
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def manage(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def manage_python(env, code: str):
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("base_url", "check_id"),
+    [
+        (None, "efnet.E010"),
+        ("http://efnet.example.jp", "efnet.E011"),
+        ("https://efnet.example.jp/portal/", "efnet.E011"),
+        ("https://localhost:8443", "efnet.E012"),
+        ("https://127.0.0.1", "efnet.E012"),
+        ("https://other.example.jp", "efnet.E013"),
+    ],
+)
+def test_production_start_up_fails_without_a_public_https_base_url(tmp_path, base_url, check_id):
+    env = production_env(tmp_path, EFNET_BASE_URL=base_url)
+    # Plain `check` (what migrate and runserver run first), not only --deploy.
+    result = manage(env, "check")
+    assert result.returncode != 0
+    assert check_id in result.stderr, result.stdout + result.stderr
+    assert "EFNET_BASE_URL" in result.stderr
+
+
+def test_the_wsgi_application_and_the_worker_refuse_a_localhost_base_url(tmp_path):
+    env = production_env(tmp_path, EFNET_BASE_URL="https://127.0.0.1")
+    wsgi = manage_python(env, "import efnet.wsgi")
+    assert wsgi.returncode != 0 and "efnet.E012" in wsgi.stderr
+    worker = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "efnet", "worker", "--pool=solo", "-l", "warning"],
+        cwd=ROOT,
+        env={**env, "EFNET_VAR_DIR": str(tmp_path / "var")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode != 0 and "efnet.E012" in worker.stdout + worker.stderr
+
+
+def test_the_wsgi_application_loads_under_production_settings(tmp_path):
+    result = manage_python(production_env(tmp_path), "import efnet.wsgi")
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_start_up_fails_without_allowed_hosts(tmp_path):
+    result = manage(production_env(tmp_path, ALLOWED_HOSTS=None), "check", "--deploy")
+    assert result.returncode != 0
+    assert "efnet.E014" in result.stderr
+
+
+def test_production_start_up_fails_without_keys(tmp_path):
+    result = manage(production_env(tmp_path, SECRET_KEY=None), "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_the_demo_runs_with_debug_off_on_generated_keys(tmp_path):
+    env = production_env(
+        tmp_path,
+        EFNET_DEMO="1",
+        SECRET_KEY=None,
+        FIELD_ENCRYPTION_KEYS=None,
+        ALLOWED_HOSTS=None,
+        EFNET_BASE_URL=None,
+        PORT="8311",
+    )
+    assert manage(env, "check").returncode == 0
+    result = manage(env, "shell", "-c", "from django.conf import settings as s; print(s.DEBUG, s.NOTICES_BASE_URL)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["False", "http://127.0.0.1:8311"]
+    assert (tmp_path / "var" / "dev-keys" / "secret_key").exists()
 
 
 @pytest.mark.django_db

@@ -249,3 +249,30 @@ def test_the_delivery_shows_on_the_member_timeline(
     login(client, world.clerk_a)  # the member's own office sees it on the member page
     page = client.get(reverse("members:detail", args=[world.member_a.pk])).content.decode()
     assert "案内を送付" in page
+
+
+def test_an_error_the_worker_meets_while_sending_is_shown_on_the_notice_page(
+    world, campaign, smtp_settings, client, monkeypatch
+):
+    enroll(world.member_a, world.member_b)
+    notice = approved_notice(world, campaign)
+    Notice.objects.filter(pk=notice.pk).update(state=Notice.State.SENDING)
+
+    def broken(**kwargs):
+        raise RuntimeError("ディスクがいっぱいです")
+
+    monkeypatch.setattr(outbox, "build_message", broken)
+    ids = list(notice.deliveries.values_list("pk", flat=True))
+    try:
+        outbox.send_batch(ids)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the error must reach the worker's log too")
+
+    notice.refresh_from_db()
+    assert notice.last_error == "RuntimeError: ディスクがいっぱいです"
+    assert notice.last_error_at is not None
+    page = login(client, world.admin).get(reverse("notices:detail", kwargs={"pk": notice.pk}))
+    assert "送信処理でエラーが発生しました" in page.content.decode()
+    assert "RuntimeError: ディスクがいっぱいです" in page.content.decode()

@@ -1,4 +1,5 @@
-"""Start and stop real Celery worker processes for tests (PostgreSQL + Redis only)."""
+"""Start and stop real Celery worker processes for tests: on PostgreSQL + Redis, or on the embedded default
+(a SQLite file and kombu's filesystem transport, as `make run` runs them)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def redis_url_for_tests() -> str:
 
 def database_url_for_tests() -> str:
     s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
     auth = quote(s["USER"] or "postgres")
     if s.get("PASSWORD"):
         auth += ":" + quote(s["PASSWORD"])
@@ -36,13 +39,21 @@ class Worker:
     """One ``celery worker`` process (solo pool: the process that consumes is the one that sends, so
     ``kill -9`` of it is a crash mid-send, as a machine reboot would be)."""
 
-    def __init__(self, *, queue: str, smtp_port: int, extra_env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        queue: str,
+        smtp_port: int,
+        extra_env: dict | None = None,
+        pool_args: tuple[str, ...] = ("--pool=solo",),
+    ):
         self.log = tempfile.NamedTemporaryFile(prefix="notices-worker-", suffix=".log", delete=False)  # noqa: SIM115
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.notices.worker_settings",
             "DATABASE_URL": database_url_for_tests(),
-            "REDIS_URL": redis_url_for_tests(),
+            # Empty: the filesystem transport under EFNET_VAR_DIR (the embedded default).
+            "REDIS_URL": redis_url_for_tests() if os.environ.get("REDIS_URL") else "",
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "NOTICES_RATE_PER_SECOND": "0",
             "NOTICES_TEST_QUEUE": queue,
@@ -57,7 +68,7 @@ class Worker:
                 "-A",
                 "efnet",
                 "worker",
-                "--pool=solo",
+                *pool_args,
                 "-Q",
                 queue,
                 "-n",

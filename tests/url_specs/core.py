@@ -13,6 +13,7 @@ def address(world, own):
 SPECS = [
     UrlSpec("home", "staff"),
     UrlSpec("healthz", "public"),
+    UrlSpec("favicon", "public"),
     UrlSpec("login", "public"),
     UrlSpec("login_verify", "public"),
     UrlSpec("logout", "staff", method="POST"),
