@@ -267,6 +267,16 @@ def purge_expired_pages() -> int:
     """Delete the images past their retention (the rows stay: the status history cites them), and files no row
     names any more (an upload whose transaction rolled back: unreadable anyway, its key was in the row)."""
     purged = _purge_pages(FaxPage.objects.filter(expires_at__lte=timezone.now()))
+    # A worker that died mid-reading leaves its import "running": after a day it is failed, its pages dropped.
+    stale = FaxImport.objects.filter(
+        status=FaxImport.Status.RUNNING, created_at__lte=timezone.now() - timedelta(days=1)
+    )
+    for job in stale:
+        FaxImport.objects.filter(pk=job.pk).update(
+            status=FaxImport.Status.FAILED,
+            error="読み取りが中断されました（ワーカー停止）。もう一度取り込んでください。",
+        )
+        purged += _purge_pages(FaxPage.objects.filter(fax_import=job))
     known = set(FaxPage.objects.exclude(image_name="").values_list("image_name", flat=True))
     known |= set(FaxImport.objects.exclude(upload_name="").values_list("upload_name", flat=True))
     cutoff = (timezone.now() - timedelta(days=1)).timestamp()

@@ -44,7 +44,8 @@ def test_every_reply_page_at_fax_resolution_is_matched_to_its_member(
     matched = [p for p in pages if p.match == FaxPage.Match.QR]
     assert [p.member_id for p in pages] == [m.pk for m in members]  # 100 %: every page, the right member
     assert len(matched) == len(members) and all(p.campaign_id == campaign.pk for p in pages)
-    print(f"\n{container} {x_dpi}x{y_dpi}: {len(matched)}/{len(pages)} matched, {elapsed / len(pages) * 1000:.0f} ms/page")
+    per_page_ms = elapsed / len(pages) * 1000
+    print(f"\n{container} {x_dpi}x{y_dpi}: {len(matched)}/{len(pages)} matched, {per_page_ms:.0f} ms/page")
 
 
 def _upload(client, data: bytes, name: str):
