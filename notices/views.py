@@ -294,6 +294,22 @@ def bundle(request, pk):
     return response
 
 
+@require_admin
+@require_POST
+def bundle_job(request, pk):
+    """The bundle as a background job (documents batch machinery): progress page, encrypted one-time file."""
+    from notices.bundles import bundle_job_create
+
+    notice = get_object_or_404(Notice, pk=pk)
+    try:
+        job = bundle_job_create(notice=notice, actor=request.user, everyone=request.POST.get("all") == "1")
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("notices:detail", pk=pk)
+    messages.success(request, f"{job.total}名分のPDFの作成を開始しました。")
+    return redirect("documents:batch_detail", pk=job.pk)
+
+
 def _left_out_text(bundle) -> str:
     return "、".join(f"{i.number}（{i.field} {i.codepoint}）" for i in bundle.left_out[:20]) + (
         f" ほか{len(bundle.left_out) - 20}名" if len(bundle.left_out) > 20 else ""
