@@ -21,15 +21,26 @@ class BatchJob(models.Model):
         DOWNLOADED = "downloaded", _("ダウンロード済")
         EXPIRED = "expired", _("期限切れ")
 
+    class Kind(models.TextChoices):
+        CARDS = "cards", _("会員証の一括発行")
+        NOTICE_BUNDLE = "bundle", _("案内のFAX・印刷PDF")
+
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
+    kind = models.CharField(_("種類"), max_length=10, choices=Kind.choices, default=Kind.CARDS)
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("依頼者"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
     # The office whose members the batch covers: scoping (another office's batch is a 404) goes through it.
-    office = models.ForeignKey(SalesOffice, verbose_name=_("営業所"), on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(_("理由"), max_length=20, choices=MemberCard.Reason.choices)
+    # Empty for a notice's bundle, which spans offices (admins only: scoping shows it to head office and admins).
+    office = models.ForeignKey(
+        SalesOffice, verbose_name=_("営業所"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("理由"), max_length=20, choices=MemberCard.Reason.choices, blank=True)
+    notice = models.ForeignKey(
+        "notices.Notice", verbose_name=_("案内"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     no_card_since = models.DateField(_("この日以降に会員証の発行がない会員"), null=True, blank=True)
     member_ids = models.JSONField(_("対象会員"), default=list)
     status = models.CharField(_("状態"), max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -71,4 +82,6 @@ class BatchJob(models.Model):
 
     @property
     def download_name(self) -> str:
+        if self.kind == self.Kind.NOTICE_BUNDLE:
+            return f"notice-{self.notice_id}-fax-{self.pk}.{self.file_format or 'pdf'}"
         return f"membercards-{self.office.code}-{self.pk}.{self.file_format or 'pdf'}"

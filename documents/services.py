@@ -375,9 +375,20 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 
 
 def write_cards_file(
-    chunks: Iterable[list[dict]], *, writer: storage.EncryptedWriter, as_zip: bool, on_chunk=None
+    chunks: Iterable[list],
+    *,
+    writer: storage.EncryptedWriter,
+    as_zip: bool,
+    on_chunk=None,
+    to_html=None,
+    stylesheets: tuple[str, ...] = PDF_STYLESHEETS,
+    entry_prefix: str = "membercards",
 ) -> str:
     """Render each chunk of card contexts as one document and write the result through ``writer``.
+
+    Other batch documents (a notice's FAX bundle) pass their own ``to_html`` (a chunk's items → one HTML
+    document), ``stylesheets`` and ZIP ``entry_prefix``; the rest (render processes, ZIP or merged PDF,
+    encryption) is the same.
 
     The chunks are rendered by the render processes (efnet.pdf_pool), in order, a few at a time; ``chunks`` is
     consumed a little ahead of the writing. ZIP: one PDF per chunk, streamed (memory flat whatever the batch
@@ -385,15 +396,16 @@ def write_cards_file(
     the format written.
     """
     sizes: deque[int] = deque()
+    to_html = to_html or cards_html  # looked up at call time
 
     def documents() -> Iterator[str]:
         for contexts in chunks:
             sizes.append(len(contexts))
-            yield cards_html(contexts)
+            yield to_html(contexts)
 
     def rendered() -> Iterator[tuple[int, bytes]]:
         """(cards in the chunk, its PDF), in order; tells ``on_chunk`` as each one is in."""
-        for data in pdf_pool.render_many(documents(), stylesheets=PDF_STYLESHEETS):
+        for data in pdf_pool.render_many(documents(), stylesheets=stylesheets):
             count = sizes.popleft()
             yield count, data
             if on_chunk:
@@ -403,7 +415,7 @@ def write_cards_file(
         with zipfile.ZipFile(writer, mode="w", compression=zipfile.ZIP_STORED) as archive:
             first = 1
             for count, data in rendered():
-                archive.writestr(f"membercards-{first:05d}-{first + count - 1:05d}.pdf", data)
+                archive.writestr(f"{entry_prefix}-{first:05d}-{first + count - 1:05d}.pdf", data)
                 first += count
         return "zip"
     from pypdf import PdfWriter
@@ -423,6 +435,11 @@ def batch_run(*, job_id: int) -> None:
     ):
         return
     job = BatchJob.objects.select_related("office", "requested_by").get(pk=job_id)
+    if job.kind == BatchJob.Kind.NOTICE_BUNDLE:
+        from notices.bundles import bundle_job_run
+
+        bundle_job_run(job)
+        return
     user = job.requested_by
     # Scope is checked again for the user who asked: their role or office may have changed since.
     if (
@@ -431,7 +448,7 @@ def batch_run(*, job_id: int) -> None:
         or not can_reveal(user)
         or not offices_visible_to(user).filter(pk=job.office_id).exists()
     ):
-        _batch_fail(job, "依頼者に発行の権限がなくなりました。")
+        batch_fail(job, "依頼者に発行の権限がなくなりました。")
         return
     visible = set(
         members_visible_to(user)
@@ -490,9 +507,9 @@ def batch_run(*, job_id: int) -> None:
         writer.abort()
         logger.exception("batch %s failed", job.pk)
         if isinstance(exc, pdf_pool.BrokenProcessPool):  # a render process died (killed, out of memory)
-            _batch_fail(job, "PDF作成プロセスが途中で止まりました。何も発行されていません。もう一度依頼してください。")
+            batch_fail(job, "PDF作成プロセスが途中で止まりました。何も発行されていません。もう一度依頼してください。")
         else:
-            _batch_fail(job, f"作成に失敗しました: {type(exc).__name__}")
+            batch_fail(job, f"作成に失敗しました: {type(exc).__name__}")
         return
     try:
         _batch_finish(job, prepared=prepared, skipped=skipped, problems=problems, file_format=file_format, size=size)
@@ -503,7 +520,7 @@ def batch_run(*, job_id: int) -> None:
         # "running" would show 作成中 until the reaper, hiding the failure from the clerk.
         path.unlink(missing_ok=True)
         logger.exception("batch %s failed while recording its cards", job.pk)
-        _batch_fail(
+        batch_fail(
             job, f"発行の記録に失敗しました（{type(exc).__name__}）。何も発行されていません。もう一度依頼してください。"
         )
 
@@ -550,7 +567,7 @@ def _batch_finish(job, *, prepared, skipped, problems, file_format, size) -> Non
     )
 
 
-def _batch_fail(job: BatchJob, message: str) -> None:
+def batch_fail(job: BatchJob, message: str) -> None:
     BatchJob.objects.filter(pk=job.pk).update(
         status=BatchJob.Status.FAILED, error=message[:500], finished_at=timezone.now()
     )
@@ -607,7 +624,7 @@ def purge_expired_batches() -> int:
         started_at__lte=now - timedelta(hours=settings.DOCUMENTS_BATCH_EXPIRY_HOURS),
     )
     for job in stale:
-        _batch_fail(job, "作成が中断されました（ワーカー停止）。もう一度依頼してください。")
+        batch_fail(job, "作成が中断されました（ワーカー停止）。もう一度依頼してください。")
     leftovers = BatchJob.objects.filter(
         status__in=[BatchJob.Status.CANCELLED, BatchJob.Status.FAILED, BatchJob.Status.DOWNLOADED, "expired"]
     ).exclude(file_name="")

@@ -1,4 +1,4 @@
-"""Encrypted files for batch PDFs waiting for download.
+"""Encrypted files: batch PDFs waiting for download, and received FAX pages kept as evidence.
 
 A file is a sequence of records ``[4-byte length][12-byte nonce][AES-256-GCM ciphertext + tag]``. Each record's
 associated data names the batch, the record's position and whether it is the last one, so records cannot be
@@ -26,8 +26,9 @@ class CorruptFileError(Exception):
     """The file was tampered with, truncated, or belongs to another batch."""
 
 
-def files_dir() -> Path:
-    path = Path(settings.EFNET_FILES_DIR) / "documents"
+def files_dir(area: str = "documents") -> Path:
+    """The private folder of one kind of file (``documents`` for batch PDFs, ``faxreplies`` for FAX pages)."""
+    path = Path(settings.EFNET_FILES_DIR) / area
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path

@@ -194,7 +194,9 @@ def batch_download(request, pk):
     response = _reauth_needed(
         request,
         title="一括発行のダウンロード",
-        subject=f"{job.office.name} 会員証 {job.total}件",
+        subject=f"{job.notice} FAX・印刷 {job.total}名"
+        if job.kind == BatchJob.Kind.NOTICE_BUNDLE
+        else f"{job.office.name} 会員証 {job.total}件",
         back_url=reverse("documents:batch_detail", args=[job.pk]),
     )
     if response is not None:
@@ -205,6 +207,7 @@ def batch_download(request, pk):
         messages.error(request, " ".join(exc.messages))
         return redirect("documents:batch_detail", pk=job.pk)
     content_type = "application/zip" if job.file_format == "zip" else "application/pdf"
+    # A notice's bundle carries no password, but names and addresses: the same one-time, no-store download.
     response = StreamingHttpResponse(stream, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{job.download_name}"'
     response["Content-Length"] = str(job.file_size)

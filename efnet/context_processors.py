@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from efnet.permissions import can_edit_members
+
 
 def demo(request):
     """The demo (`make run`) and development: the login pages explain how to get in."""
@@ -17,4 +19,5 @@ def staff(request):
         "is_admin": user.is_admin,
         "is_head_office": user.is_head_office,
         "can_reveal": user.has_perm("members.reveal_password"),
+        "can_edit_members": can_edit_members(user),
     }

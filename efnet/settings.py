@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tracking",
     "documents",
     "notices",
+    "faxreplies",
 ]
 
 MIDDLEWARE = [
@@ -302,6 +303,15 @@ CELERY_BEAT_SCHEDULE["documents-purge-expired-batches"] = {
 # WeasyPrint logs every rendering step at INFO.
 LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}
+
+# --- FAX replies (inbound FAX import) ---
+# A page kept as evidence of a recorded status is deleted this many days after it was confirmed; a page nobody
+# confirmed (or dismissed) after this many days since the upload.
+FAXREPLIES_RETENTION_DAYS = env.int("FAXREPLIES_RETENTION_DAYS", default=400)
+FAXREPLIES_UNCONFIRMED_DAYS = env.int("FAXREPLIES_UNCONFIRMED_DAYS", default=14)
+FAXREPLIES_MAX_UPLOAD_MB = env.int("FAXREPLIES_MAX_UPLOAD_MB", default=100)
+FAXREPLIES_MAX_PAGES = env.int("FAXREPLIES_MAX_PAGES", default=500)
+CELERY_BEAT_SCHEDULE["faxreplies-purge"] = {"task": "faxreplies.tasks.purge_expired_pages", "schedule": 60 * 60}
 
 # --- tracking ---
 # Member self-report links: how long a link works, and how many requests per link and per client address are

@@ -18,5 +18,6 @@ urlpatterns = [
     path("tracking/", include("tracking.urls")),
     path("documents/", include("documents.urls")),
     path("notices/", include("notices.urls")),
+    path("faxreplies/", include("faxreplies.urls")),
     path("admin/", admin.site.urls),
 ]

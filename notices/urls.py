@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/resume/", views.resume, name="resume"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),
     path("<int:pk>/bundle.pdf", views.bundle, name="bundle"),
+    path("<int:pk>/bundle/", views.bundle_job, name="bundle_job"),
     path("<int:pk>/printed/", views.mark_printed, name="mark_printed"),
     path("deliveries/<int:pk>/retry/", views.delivery_retry, name="delivery_retry"),
     path("deliveries/<int:pk>/resolve/", views.delivery_resolve, name="delivery_resolve"),

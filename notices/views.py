@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import get_connection
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -161,8 +162,12 @@ def preview(request, pk):
     if kind == "pdf":
         from notices.printing import bundle_pdf
 
-        pdf = bundle_pdf(notice=notice, members=[member])
-        response = HttpResponse(pdf, content_type="application/pdf")
+        bundle = bundle_pdf(notice=notice, members=[member])
+        if bundle.left_out:
+            # This one member cannot be printed: say why on the preview page instead of an empty PDF or a 500.
+            messages.error(request, bundle.left_out[0].message)
+            return redirect(f"{reverse('notices:preview', args=[notice.pk])}?member={member.pk}")
+        response = HttpResponse(bundle.pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="notice-{notice.pk}-preview.pdf"'
         return response
     message = build_message(notice=notice, member=member, to=member.email or "fax@invalid", message_id="<preview>")
@@ -274,12 +279,46 @@ def bundle(request, pk):
     if not members:
         messages.info(request, "FAX・印刷の対象はありません。")
         return redirect("notices:detail", pk=pk)
-    pdf = bundle_pdf(notice=notice, members=members)
-    audit.record("notice.bundle.printed", actor=request.user, target=notice, details={"members": len(members)})
-    response = HttpResponse(pdf, content_type="application/pdf")
+    bundle = bundle_pdf(notice=notice, members=members)
+    left_out = [item.as_dict() for item in bundle.left_out]
+    if not bundle.printed:
+        messages.error(request, "印字できない文字があるため、どの会員も印刷できませんでした: " + _left_out_text(bundle))
+        return redirect("notices:detail", pk=pk)
+    audit.record(
+        "notice.bundle.printed",
+        actor=request.user,
+        target=notice,
+        details={"members": bundle.printed, "left_out": left_out},
+    )
+    if bundle.left_out:
+        # Shown on the next page the admin opens; the PDF's first page lists them too.
+        messages.warning(request, "印字できない文字があるため、次の会員をPDFから除きました: " + _left_out_text(bundle))
+    response = HttpResponse(bundle.pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="notice-{notice.pk}-fax.pdf"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_admin
+@require_POST
+def bundle_job(request, pk):
+    """The bundle as a background job (documents batch machinery): progress page, encrypted one-time file."""
+    from notices.bundles import bundle_job_create
+
+    notice = get_object_or_404(Notice, pk=pk)
+    try:
+        job = bundle_job_create(notice=notice, actor=request.user, everyone=request.POST.get("all") == "1")
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("notices:detail", pk=pk)
+    messages.success(request, f"{job.total}名分のPDFの作成を開始しました。")
+    return redirect("documents:batch_detail", pk=job.pk)
+
+
+def _left_out_text(bundle) -> str:
+    return "、".join(f"{i.number}（{i.field} {i.codepoint}）" for i in bundle.left_out[:20]) + (
+        f" ほか{len(bundle.left_out) - 20}名" if len(bundle.left_out) > 20 else ""
+    )
 
 
 @require_admin

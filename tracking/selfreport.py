@@ -90,6 +90,19 @@ def load_token(token: str) -> LinkData:
     return LinkData(member_id=parse_id(parts[0]), campaign_id=parse_id(parts[1]), nonce=parts[2])
 
 
+def load_printed_token(token: str) -> LinkData:
+    """A token read back from a printed reply form (its QR code): the signature must hold, but not the age,
+    since a member may fax the form back after the link itself has expired. Raises LinkError("tampered")."""
+    try:
+        value = _signer().unsign(token)
+    except signing.BadSignature:
+        raise LinkError("tampered") from None
+    parts = value.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+        raise LinkError("tampered")
+    return LinkData(member_id=int(parts[0]), campaign_id=int(parts[1]), nonce=parts[2])
+
+
 def hit_allowed(*, nonce: str | None, ip: str | None) -> bool:
     """Count this request and say whether it is within the limits (per link and per IP)."""
     from tracking.models import SelfReportHit

@@ -29,6 +29,8 @@ ACTION_LABELS = {
     "tracking.selfreport.submitted": "本人報告リンクから報告",
     "tracking.selfreport.link_created": "本人報告リンクを作成",
     "access.denied": "他営業所からのアクセスを拒否",
+    "faxreplies.page.confirmed": "FAX返信を取り込み（完了を記録）",
+    "faxreplies.page.matched": "FAX返信のページを会員番号で照合",
 }
 # Covered by the StatusChange rows, which say more.
 SKIP_ACTIONS = {"tracking.status.changed", "tracking.status.refused_stale"}
@@ -48,6 +50,7 @@ class Entry:
     detail: str
     actor: str
     css: str = ""
+    url: str = ""  # evidence to open (the received FAX page), when there is one
 
 
 def _label(action: str) -> str:
@@ -70,6 +73,14 @@ def _detail(details: dict) -> str:
     return " / ".join(keep)[:200]
 
 
+def _evidence_url(event) -> str:
+    if event.action == "faxreplies.page.confirmed" and event.target_id:
+        from django.urls import reverse
+
+        return reverse("faxreplies:page_image", args=[event.target_id])
+    return ""
+
+
 def member_timeline(member, *, limit: int = 100) -> list[Entry]:
     from efnet.models import AuditEvent
 
@@ -86,6 +97,7 @@ def member_timeline(member, *, limit: int = 100) -> list[Entry]:
                 ),
                 actor=e.actor_name or "システム・本人",
                 css="ev-" + e.action.split(".")[0],
+                url=_evidence_url(e),
             )
         )
     changes = (

@@ -56,3 +56,60 @@ def test_marking_the_bundle_sent_records_the_print_deliveries(
     notice.refresh_from_db()
     assert notice.state == "sent"
     assert services.notice_mark_printed(notice=notice, actor=world.admin) == 0  # twice records nothing more
+
+
+UNPRINTABLE = "\U0001fae8"  # a recent emoji: no installed PDF font draws it
+
+
+def test_one_unprintable_member_is_left_out_and_everyone_else_is_printed(client, world, campaign):
+    good = [MemberFactory(office=world.office_a, email="") for _ in range(2)]
+    bad = MemberFactory(office=world.office_a, email="", name=f"テスト{UNPRINTABLE}商店")
+    enroll(*good, bad)
+    notice = approved_notice(world, campaign, audience_office=world.office_a)
+    login(client, world.admin)
+
+    response = client.get(reverse("notices:bundle", args=[notice.pk]))
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    pages = [p.extract_text().replace(" ", "") for p in PdfReader(io.BytesIO(response.content)).pages]
+    # The first page is the office's list of who was left out: the member, the field and the code point.
+    assert "印刷できなかった会員1名" in pages[0] and "送信しないでください" in pages[0]
+    assert bad.number in pages[0] and "登録者名" in pages[0] and "U+1FAE8" in pages[0]
+    rest = "\n".join(pages[1:])
+    for member in good:
+        assert member.number in rest and member.name.replace(" ", "") in rest
+    assert bad.number not in rest
+    assert len(pages) == 1 + 2 * len(good)  # notice + reply form each
+    event = AuditEvent.objects.get(action="notice.bundle.printed")
+    assert event.details["members"] == 2
+    assert event.details["left_out"] == [{"member": bad.number, "field": "登録者名", "char": "U+1FAE8"}]
+    # The admin is told on the next page too.
+    page = client.get(reverse("notices:detail", args=[notice.pk]))
+    assert bad.number in page.content.decode() and "U+1FAE8" in page.content.decode()
+
+
+def test_a_bundle_where_no_member_is_printable_says_so_instead_of_an_empty_pdf(client, world, campaign):
+    bad = MemberFactory(office=world.office_a, email="", name=f"テスト{UNPRINTABLE}")
+    enroll(bad)
+    notice = approved_notice(world, campaign, audience_office=world.office_a, audience_channel="fax")
+    login(client, world.admin)
+
+    response = client.get(reverse("notices:bundle", args=[notice.pk]), follow=True)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "どの会員も印刷できませんでした" in body and bad.number in body and "U+1FAE8" in body
+    assert not AuditEvent.objects.filter(action="notice.bundle.printed").exists()
+
+
+def test_the_fax_preview_of_an_unprintable_member_names_the_character_instead_of_failing(client, world, campaign):
+    bad = MemberFactory(office=world.office_a, email="", name=f"テスト{UNPRINTABLE}商店")
+    enroll(bad)
+    notice = approved_notice(world, campaign, audience_office=world.office_a, audience_channel="fax")
+    login(client, world.admin)
+
+    response = client.get(reverse("notices:preview", args=[notice.pk]), {"member": bad.pk, "as": "pdf"}, follow=True)
+
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert "登録者名" in body and "U+1FAE8" in body
