@@ -66,25 +66,37 @@ def test_it_refuses_to_run_with_debug_off_and_writes_nothing(settings):
     assert not TOTPDevice.objects.exists()
 
 
-def test_it_refuses_from_the_command_line_with_a_nonzero_exit(tmp_path):
+def _manage(tmp_path, *args, **environ):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "efnet.test_settings",
-        "DEBUG": "0",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'untouched.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "EFNET_VAR_DIR": str(tmp_path),
+        **environ,
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "seed_demo", "--members", "5"],
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
+
+
+def test_it_refuses_from_the_command_line_with_a_nonzero_exit(tmp_path):
+    result = _manage(tmp_path, "seed_demo", "--members", "5", DJANGO_SETTINGS_MODULE="efnet.test_settings", DEBUG="0")
     assert result.returncode != 0
-    assert "デモデータは開発環境（DEBUG=1）でのみ作成できます" in result.stderr
-    assert not (tmp_path / "untouched.sqlite3").exists() or (tmp_path / "untouched.sqlite3").stat().st_size == 0
+    assert "デモデータは開発環境（DEBUG=1）とデモ（EFNET_DEMO=1）でのみ作成できます" in result.stderr
+    assert not (tmp_path / "demo.sqlite3").exists() or (tmp_path / "demo.sqlite3").stat().st_size == 0
+
+
+def test_make_run_seeds_the_demo_with_debug_off(tmp_path):
+    """`make run` runs the demo mode (EFNET_DEMO=1, DEBUG off): there the demo data is what it is for."""
+    demo = {"DJANGO_SETTINGS_MODULE": "efnet.settings", "EFNET_DEMO": "1", "DEBUG": "0"}
+    assert _manage(tmp_path, "migrate", "--noinput", **demo).returncode == 0
+    result = _manage(tmp_path, "seed_demo", "--if-empty", "--members", "5", **demo)
+    assert result.returncode == 0, result.stderr
+    assert "会員 5 件" in result.stdout
 
 
 def test_the_explicit_flag_allows_it_with_debug_off(settings):

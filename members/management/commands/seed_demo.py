@@ -22,13 +22,14 @@ class Command(BaseCommand):
         from members.models import Member
 
         # Demo users share one known password and their TOTP secrets follow from the seed: in production they
-        # would be accounts anyone who has read this code can log in to.
-        if not (settings.DEBUG or not_production):
+        # would be accounts anyone who has read this code can log in to. The demo mode (`make run`, EFNET_DEMO=1)
+        # runs with DEBUG off on generated keys and is, by its settings, not production.
+        if not (settings.DEBUG or settings.DEMO or not_production):
             raise CommandError(
-                "デモデータは開発環境（DEBUG=1）でのみ作成できます。デモユーザーのパスワードと二段階認証の鍵は"
+                "デモデータは開発環境（DEBUG=1）とデモ（EFNET_DEMO=1）でのみ作成できます。デモユーザーのパスワードと二段階認証の鍵は"
                 "公開されているため、本番環境では作成しません。本番ではないことが確かな場合だけ "
                 "--i-know-this-is-not-production を付けて実行してください。\n"
-                "Refusing to load demo data with DEBUG off: the demo users' password and TOTP secrets are known. "
+                "Refusing to load demo data outside development (DEBUG=1) and the demo (EFNET_DEMO=1): the demo users' password and TOTP secrets are known. "
                 "Pass --i-know-this-is-not-production only where this is certainly not production."
             )
         if if_empty and Member.objects.exists():
