@@ -66,6 +66,12 @@ def test_it_refuses_to_run_with_debug_off_and_writes_nothing(settings):
     assert not TOTPDevice.objects.exists()
 
 
+def _a_key() -> str:
+    from efnet.crypto import generate_key
+
+    return generate_key("k1")
+
+
 def _manage(tmp_path, *args, **environ):
     env = {
         **os.environ,
@@ -90,13 +96,27 @@ def test_it_refuses_from_the_command_line_with_a_nonzero_exit(tmp_path):
     assert not (tmp_path / "demo.sqlite3").exists() or (tmp_path / "demo.sqlite3").stat().st_size == 0
 
 
-def test_make_run_seeds_the_demo_with_debug_off(tmp_path):
-    """`make run` runs the demo mode (EFNET_DEMO=1, DEBUG off): there the demo data is what it is for."""
+def test_make_run_seeds_the_demo_and_gives_its_codes_with_debug_off(tmp_path):
+    """`make run` runs the demo mode (EFNET_DEMO=1, DEBUG off): there the demo data is what it is for, and the
+    command its login page shows prints the second-factor code."""
     demo = {"DJANGO_SETTINGS_MODULE": "efnet.settings", "EFNET_DEMO": "1", "DEBUG": "0"}
     assert _manage(tmp_path, "migrate", "--noinput", **demo).returncode == 0
     result = _manage(tmp_path, "seed_demo", "--if-empty", "--members", "5", **demo)
     assert result.returncode == 0, result.stderr
     assert "会員 5 件" in result.stdout
+    code = _manage(tmp_path, "totp_code", "osaka", **demo)
+    assert code.returncode == 0, code.stderr
+    assert code.stdout.strip().isdigit() and len(code.stdout.strip()) == 6
+    production = {
+        **demo,
+        "EFNET_DEMO": "0",
+        "SECRET_KEY": "x" * 50,
+        "FIELD_ENCRYPTION_KEYS": _a_key(),
+        "ALLOWED_HOSTS": "efnet.example.jp",
+        "EFNET_BASE_URL": "https://efnet.example.jp",
+    }
+    refused = _manage(tmp_path, "totp_code", "osaka", **production)
+    assert refused.returncode != 0 and "本番環境では使えません" in refused.stderr
 
 
 def test_the_explicit_flag_allows_it_with_debug_off(settings):
