@@ -29,7 +29,8 @@ class Command(BaseCommand):
                 "デモデータは開発環境（DEBUG=1）とデモ（EFNET_DEMO=1）でのみ作成できます。デモユーザーのパスワードと二段階認証の鍵は"
                 "公開されているため、本番環境では作成しません。本番ではないことが確かな場合だけ "
                 "--i-know-this-is-not-production を付けて実行してください。\n"
-                "Refusing to load demo data outside development (DEBUG=1) and the demo (EFNET_DEMO=1): the demo users' password and TOTP secrets are known. "
+                "Refusing to load demo data outside development (DEBUG=1) and the demo (EFNET_DEMO=1): "
+                "the demo users' password and TOTP secrets are known. "
                 "Pass --i-know-this-is-not-production only where this is certainly not production."
             )
         if if_empty and Member.objects.exists():
