@@ -161,7 +161,11 @@ def preview(request, pk):
     if kind == "pdf":
         from notices.printing import bundle_pdf
 
-        pdf = bundle_pdf(notice=notice, members=[member])
+        try:
+            pdf = bundle_pdf(notice=notice, members=[member])
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("notices:detail", pk=pk)
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="notice-{notice.pk}-preview.pdf"'
         return response
@@ -269,7 +273,11 @@ def bundle(request, pk):
     if not members:
         messages.info(request, "FAX・印刷の対象はありません。")
         return redirect("notices:detail", pk=pk)
-    pdf = bundle_pdf(notice=notice, members=members)
+    try:
+        pdf = bundle_pdf(notice=notice, members=members)
+    except ValidationError as exc:  # e.g. an office with no FAX number for the reply forms
+        messages.error(request, _error_text(exc))
+        return redirect("notices:detail", pk=pk)
     audit.record("notice.bundle.printed", actor=request.user, target=notice, details={"members": len(members)})
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="notice-{notice.pk}-fax.pdf"'

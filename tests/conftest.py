@@ -102,6 +102,11 @@ def _reference_data(request):
 def world(db) -> World:
     office_a = SalesOffice.objects.get(code="osaka")
     office_b = SalesOffice.objects.get(code="tokyo")
+    # Fictitious return numbers for the FAX reply forms, as the demo data gives (a zero exchange).
+    SalesOffice.objects.filter(pk=office_a.pk).update(fax="06-0000-4029")
+    SalesOffice.objects.filter(pk=office_b.pk).update(fax="03-0000-1202")
+    office_a.refresh_from_db()
+    office_b.refresh_from_db()
     member_a = MemberFactory(office=office_a)
     member_b = MemberFactory(office=office_b)
     return World(
