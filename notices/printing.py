@@ -13,7 +13,7 @@ from efnet.pdf import check_printable, render_pdf
 from members.models import Member
 from members.selectors import return_fax_for
 from notices.emails import render_for
-from notices.models import Notice
+from notices.models import Channel, Notice
 from notices.selectors import MemberFacts, member_facts, office_phone_table
 
 
@@ -23,7 +23,7 @@ def _qr_svg(url: str) -> str:
 
 
 def member_pages(*, notice: Notice, member: Member, phone_table: str, facts: MemberFacts) -> dict:
-    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts)
+    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts, channel=Channel.PRINT)
     accounts = [
         {"label": row.account_label, "address": row.address.address if row.address_id else member.biglobe_user_id}
         for row in facts.pending

@@ -78,6 +78,7 @@ def ensure_reference_data():
     importlib.import_module("members.migrations.0002_sales_offices").create_offices(apps, None)
     importlib.import_module("efnet.migrations.0003_roles").create_roles(apps, None)
     importlib.import_module("notices.migrations.0002_second_notice_template").create_template(apps, None)
+    importlib.import_module("notices.migrations.0004_second_notice_as_seed").update_template(apps, None)
 
 
 @pytest.hookimpl(wrapper=True)
