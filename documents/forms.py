@@ -1,19 +1,24 @@
 from django import forms
 
 from efnet.formfields import VisibleOfficeField
+from mailaddresses.models import AddressListIssue
 from members.models import MemberCard
 
-REASON_CHOICES = MemberCard.Reason.choices
-# The password reset has its own action; the other reasons may be picked when reissuing.
-REISSUE_CHOICES = [c for c in REASON_CHOICES if c[0] != MemberCard.Reason.PASSWORD_RESET]
+Reason = MemberCard.Reason
+# 「会員証を再発行」 on the member page: a reissue is never 新規, and the password reset has its own action.
+CARD_REISSUE_CHOICES = [(r.value, r.label) for r in (Reason.LOST, Reason.DETAILS_CHANGED)]
+# A batch also prints first cards for new members.
+BATCH_CHOICES = [(r.value, r.label) for r in (Reason.NEW, Reason.LOST, Reason.DETAILS_CHANGED)]
 
 
 class CardIssueForm(forms.Form):
-    reason = forms.ChoiceField(label="発行理由", choices=REISSUE_CHOICES, initial=MemberCard.Reason.LOST)
+    reason = forms.ChoiceField(label="発行理由", choices=CARD_REISSUE_CHOICES, initial=Reason.LOST)
 
 
 class AddressListIssueForm(forms.Form):
-    reason = forms.ChoiceField(label="発行理由", choices=REISSUE_CHOICES, initial=MemberCard.Reason.LOST)
+    reason = forms.ChoiceField(
+        label="発行理由", choices=AddressListIssue.Reason.choices, initial=AddressListIssue.Reason.LOST
+    )
     highlight_date = forms.DateField(
         label="今回追加分の発行日",
         required=False,
@@ -34,7 +39,7 @@ class BatchForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="空欄なら営業所の全会員",
     )
-    reason = forms.ChoiceField(label="発行理由", choices=REISSUE_CHOICES, initial=MemberCard.Reason.LOST)
+    reason = forms.ChoiceField(label="発行理由", choices=BATCH_CHOICES, initial=Reason.LOST)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

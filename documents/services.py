@@ -216,11 +216,11 @@ def member_password_reset(*, member: Member, actor) -> tuple[MemberCard, bytes]:
 
 @transaction.atomic
 def address_list_issue(
-    *, member: Member, actor, reason: str = Reason.LOST, highlight_date: date | None = None
+    *, member: Member, actor, reason: str = AddressListIssue.Reason.LOST, highlight_date: date | None = None
 ) -> tuple[AddressListIssue, bytes]:
     """Issue the member's additional-address list; addresses issued on ``highlight_date`` are 今回追加分."""
     _check_may_issue(actor, member)
-    if reason not in Reason.values:
+    if reason not in AddressListIssue.Reason.values:
         raise ValidationError("発行理由を選んでください。")
     member = Member.objects.select_for_update().select_related("office").get(pk=member.pk)
     addresses = list(member.additional_addresses.filter(is_active=True).order_by("slot"))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from efnet.fields import EncryptedTextField
 from efnet.scoping import taken_message
-from members.models import DEFAULT_MAIL_SERVER, Member, MemberCard, SalesOffice
+from members.models import DEFAULT_MAIL_SERVER, Member, SalesOffice
 
 
 class AdditionalMailAddress(models.Model):
@@ -53,7 +53,12 @@ class AdditionalMailAddress(models.Model):
 class AddressListIssue(models.Model):
     """One issued additional-address list (追加メールアドレスリスト). The PDF is not kept."""
 
-    Reason = MemberCard.Reason
+    class Reason(models.TextChoices):
+        # A list is first printed when an address is added, so "新規" alone would not say which; a list's
+        # password is never reset through it (the card's reset has its own action).
+        NEW_ADDRESS = "新規追加", _("新規追加")
+        LOST = "紛失再発行", _("紛失再発行")
+        DETAILS_CHANGED = "記載事項変更", _("記載事項変更")
 
     member = models.ForeignKey(
         Member, verbose_name=_("会員"), on_delete=models.CASCADE, related_name="address_list_issues"

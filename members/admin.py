@@ -1,11 +1,24 @@
 from django.contrib import admin
 
-from members.models import Member, MemberCard, SalesOffice
+from members.models import Member, MemberCard, SalesOffice, Secretariat
 
 
 @admin.register(SalesOffice)
 class SalesOfficeAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "phone", "code", "sort_order"]
+    list_display = ["name", "kind", "phone", "fax", "code", "sort_order"]
+
+
+@admin.register(Secretariat)
+class SecretariatAdmin(admin.ModelAdmin):
+    """One row (the migration creates it): edited, never added or deleted."""
+
+    list_display = ["name", "fax"]
+
+    def has_add_permission(self, request):
+        return not Secretariat.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Member)

@@ -26,6 +26,12 @@ class SalesOffice(models.Model):
     name = models.CharField(_("名称"), max_length=50, unique=True)
     kind = models.CharField(_("種別"), max_length=10, choices=Kind.choices, default=Kind.BRANCH)
     phone = models.CharField(_("電話番号"), max_length=20)
+    fax = models.CharField(
+        _("FAX番号"),
+        max_length=20,
+        blank=True,
+        help_text=_("会員がFAX返信用紙を返送する番号。空欄なら事務局のFAX番号が印刷されます。"),
+    )
     sort_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
 
     class Meta:
@@ -35,6 +41,34 @@ class SalesOffice(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        self.phone = normalize.phone(self.phone)
+        self.fax = normalize.phone(self.fax)
+
+
+class Secretariat(models.Model):
+    """The EF ネット事務局 itself: one row, edited by admins. Its FAX number is where a FAX reply form goes
+    when the member's office has none."""
+
+    name = models.CharField(_("名称"), max_length=50, default="EF ネット事務局")
+    fax = models.CharField(
+        _("FAX番号"), max_length=20, blank=True, help_text=_("FAX番号のない営業所の会員の、FAX返信用紙の返送先")
+    )
+
+    class Meta:
+        verbose_name = _("事務局")
+        verbose_name_plural = _("事務局")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.fax = normalize.phone(self.fax)
+
+    @classmethod
+    def get(cls) -> "Secretariat":
+        return cls.objects.get_or_create(pk=1)[0]
 
 
 class Member(models.Model):

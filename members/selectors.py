@@ -1,3 +1,7 @@
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from efnet import normalize
@@ -34,3 +38,32 @@ def member_search(*, user, query: str = "", office_id: int | None = None, includ
 
 def member_addresses(member) -> QuerySet:
     return member.additional_addresses.order_by("slot")
+
+
+@dataclass(frozen=True)
+class ReturnFax:
+    number: str
+    to: str  # who receives it: the office, or the 事務局
+
+
+def return_fax_for(offices: Iterable) -> dict[int, ReturnFax]:
+    """Where the FAX reply forms of members of ``offices`` go back to: the office's FAX number, else the
+    事務局's. A form without a number cannot come back, so an office with neither is refused by name."""
+    from members.models import Secretariat
+
+    secretariat = Secretariat.get()
+    found, missing = {}, []
+    for office in sorted(set(offices), key=lambda o: (o.sort_order, o.pk)):
+        if office.fax:
+            found[office.pk] = ReturnFax(office.fax, office.name)
+        elif secretariat.fax:
+            found[office.pk] = ReturnFax(secretariat.fax, secretariat.name)
+        else:
+            missing.append(office.name)
+    if missing:
+        raise ValidationError(
+            f"{'、'.join(missing)}のFAX番号も事務局のFAX番号も登録されていないため、FAX返信用紙を印刷できません"
+            "（返送先のない用紙は送りません）。管理画面で営業所または事務局のFAX番号を登録してください。",
+            code="no_return_fax",
+        )
+    return found

@@ -19,7 +19,8 @@ from documents import storage
 from documents.models import BatchJob
 from documents.services import BatchCancelled, batch_fail, write_cards_file
 from efnet import audit
-from members.models import Member
+from members.models import Member, SalesOffice
+from members.selectors import return_fax_for
 from notices import selectors
 from notices.models import Channel, Delivery, Notice
 from notices.printing import LeftOut, bundle_html, bundle_pages
@@ -27,15 +28,15 @@ from notices.printing import LeftOut, bundle_html, bundle_pages
 logger = logging.getLogger(__name__)
 
 
-def bundle_members(*, notice: Notice, everyone: bool) -> list[int]:
-    """Member ids of the bundle: the print/FAX deliveries (``everyone``: every delivery), or the audience of a
-    draft."""
+def bundle_members(*, notice: Notice, everyone: bool):
+    """Member ids of the bundle (a query): the print/FAX deliveries (``everyone``: every delivery), or the
+    audience of a draft."""
     if notice.state == Notice.State.DRAFT:
-        return list(selectors.audience(notice).values_list("pk", flat=True))
+        return selectors.audience(notice).values_list("pk", flat=True)
     deliveries = notice.deliveries.exclude(status=Delivery.Status.CANCELLED)
     if not everyone:
         deliveries = deliveries.filter(channel=Channel.PRINT)
-    return list(deliveries.order_by("member__number").values_list("member_id", flat=True))
+    return deliveries.order_by("member__number").values_list("member_id", flat=True)
 
 
 @transaction.atomic
@@ -46,9 +47,12 @@ def bundle_job_create(*, notice: Notice, actor, everyone: bool = False) -> Batch
     active = BatchJob.objects.filter(notice=notice, status__in=BatchJob.ACTIVE).first()
     if active is not None:
         raise ValidationError(f"この案内のPDF（受付番号 {active.pk}）を作成中です。終わってから依頼してください。")
-    ids = bundle_members(notice=notice, everyone=everyone)
+    members = bundle_members(notice=notice, everyone=everyone)
+    ids = list(members)
     if not ids:
         raise ValidationError("FAX・印刷の対象はありません。")
+    # Every reply form needs a number to come back to: refuse now, by office, rather than fail in the worker.
+    return_fax_for(SalesOffice.objects.filter(pk__in=Member.objects.filter(pk__in=members).values("office")))
     job = BatchJob.objects.create(
         kind=BatchJob.Kind.NOTICE_BUNDLE, requested_by=actor, notice=notice, member_ids=ids, total=len(ids)
     )
@@ -107,6 +111,10 @@ def bundle_job_run(job: BatchJob) -> None:
         size = writer.close()
     except BatchCancelled:
         writer.abort()
+        return
+    except ValidationError as exc:  # an office lost its FAX number meanwhile: say which
+        writer.abort()
+        batch_fail(job, " ".join(exc.messages))
         return
     except Exception as exc:
         writer.abort()

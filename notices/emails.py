@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from efnet.text import render_text
 from members.models import Member
 from notices import rendering
-from notices.models import Notice
+from notices.models import Channel, Notice
 from notices.selectors import member_context
 
 ISSUER = ["株式会社エッサム", "EF ネット事務局"]
@@ -21,13 +21,17 @@ def subject_for(notice: Notice) -> str:
     return f"{notice.edition_label}{notice.title}"
 
 
-def render_for(*, notice: Notice, member: Member, phone_table: str | None = None, facts=None) -> dict:
-    """Everything the email, the preview and the print page show for one member."""
-    context = member_context(notice=notice, member=member, phone_table=phone_table, facts=facts)
+def render_for(
+    *, notice: Notice, member: Member, phone_table: str | None = None, facts=None, channel: str | None = None
+) -> dict:
+    """Everything the email, the preview and the print page show for one member (``channel``: how this copy
+    goes out; the body may say 本紙 or 本メール)."""
+    context = member_context(notice=notice, member=member, phone_table=phone_table, facts=facts, channel=channel)
     body = rendering.render(notice.body, context)
     return {
         "notice": notice,
         "member": member,
+        "addressee": context["宛名"],
         "subject": subject_for(notice),
         "date_line": notice.date_line,
         "issuer": ISSUER,
@@ -40,7 +44,7 @@ def render_for(*, notice: Notice, member: Member, phone_table: str | None = None
 
 def render_bodies(*, notice: Notice, member: Member, phone_table: str | None = None, facts=None):
     """(parts, text body, HTML body) of one member's email."""
-    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts)
+    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts, channel=Channel.EMAIL)
     text = render_text("emails/notice-body-text.txt", parts)
     html = render_to_string("emails/notice-body-html.html", parts)
     return parts, text, html

@@ -1,5 +1,7 @@
 """The FAX/print bundle: for each member, their notice and a FAX-back reply form with a QR code of their
-self-report link, as one PDF (same fonts and fetch rules as the card PDFs: efnet.pdf).
+self-report link, as one PDF (same fonts and fetch rules as the card PDFs: efnet.pdf). A member whose accounts
+are all 完了 gets no form (nothing to report; a thank-you line ends their notice instead); every other form
+prints the FAX number it goes back to, and the bundle is refused while an office has none.
 
 A member whose notice holds a character no installed font can draw is left out of the bundle rather than
 stopping it: everyone else is printed, and the bundle opens with a page (for the office, not to be sent)
@@ -15,8 +17,9 @@ from django.utils.safestring import mark_safe
 
 from efnet.pdf import UnprintableCharacterError, check_printable, render_pdf
 from members.models import Member
+from members.selectors import return_fax_for
 from notices.emails import render_for
-from notices.models import Notice
+from notices.models import Channel, Notice
 from notices.selectors import MemberFacts, member_facts, office_phone_table
 
 
@@ -52,8 +55,8 @@ def _qr_svg(url: str) -> str:
 
 
 def member_pages(*, notice: Notice, member: Member, phone_table: str, facts: MemberFacts) -> dict:
-    """What one member's two pages print; raises UnprintableCharacterError naming the field and character."""
-    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts)
+    """What one member's pages print; raises UnprintableCharacterError naming the field and character."""
+    parts = render_for(notice=notice, member=member, phone_table=phone_table, facts=facts, channel=Channel.PRINT)
     accounts = [
         {"label": row.account_label, "address": row.address.address if row.address_id else member.biglobe_user_id}
         for row in facts.pending
@@ -81,6 +84,10 @@ def bundle_pages(*, notice: Notice, members: list[Member]) -> tuple[list[dict], 
             pages.append(member_pages(notice=notice, member=m, phone_table=phone_table, facts=facts[m.pk]))
         except UnprintableCharacterError as exc:
             left_out.append(LeftOut(m.pk, m.number, exc.field, exc.char, exc.messages[0]))
+    # Raises ValidationError naming the offices whose forms would have no number to come back to.
+    return_fax = return_fax_for(p["member"].office for p in pages if not p["complete"])
+    for page in pages:
+        page["return_fax"] = return_fax.get(page["member"].office_id)
     return pages, left_out
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from mailaddresses.models import AdditionalMailAddress
 from members.models import Member, SalesOffice
@@ -69,7 +71,13 @@ def audience_summary(notice: Notice, *, sample_size: int = 10) -> dict:
 
 
 def office_phone_table() -> str:
-    return "\n".join(f"{o.name}　TEL:{o.phone}" for o in SalesOffice.objects.order_by("sort_order", "id"))
+    """The seed's table: 「札幌　営業所 ■TEL:011-222-4321」. The place name is padded with full-width spaces
+    to three characters, so 営業所/出張所 and the ■ line up under 名古屋営業所 in a Japanese font."""
+    lines = []
+    for o in SalesOffice.objects.order_by("sort_order", "id"):
+        place = o.name.removesuffix(o.kind) if o.name.endswith(o.kind) else o.name
+        lines.append(f"{place.ljust(3, '　')}{o.kind if o.name.endswith(o.kind) else ''} ■TEL:{o.phone}")
+    return "\n".join(lines)
 
 
 def account_line(row: AccountStatus, member: Member) -> str:
@@ -84,6 +92,8 @@ class MemberFacts:
     pending: list[AccountStatus]
     has_accounts: bool
     has_addresses: bool
+    # (edition, date sent, channel) of every notice of the campaign sent to the member, newest first.
+    sent: list[tuple[int, date, str]] = field(default_factory=list)
 
 
 def member_facts(*, campaign, members) -> dict[int, MemberFacts]:
@@ -96,21 +106,49 @@ def member_facts(*, campaign, members) -> dict[int, MemberFacts]:
     with_addresses = set(
         AdditionalMailAddress.objects.filter(member_id__in=ids, is_active=True).values_list("member_id", flat=True)
     )
+    sent: dict[int, list[tuple[int, date, str]]] = {pk: [] for pk in ids}
+    deliveries = Delivery.objects.filter(member_id__in=ids, notice__campaign=campaign, status=Delivery.Status.SENT)
+    for member_id, edition, sent_at, channel in deliveries.order_by("-sent_at").values_list(
+        "member_id", "notice__edition", "sent_at", "channel"
+    ):
+        sent[member_id].append((edition, timezone.localdate(sent_at), channel))
     facts = {}
     for pk, member_rows in statuses.items():
         pending = sorted(filter(is_pending, member_rows), key=account_order)
-        facts[pk] = MemberFacts(pending=pending, has_accounts=bool(member_rows), has_addresses=pk in with_addresses)
+        facts[pk] = MemberFacts(
+            pending=pending, has_accounts=bool(member_rows), has_addresses=pk in with_addresses, sent=sent[pk]
+        )
     return facts
 
 
+def addressee(name: str) -> str:
+    """A company takes 御中, a person (or a shop's name) 様."""
+    return f"{name} {'御中' if any(word in name for word in ORGANISATION_WORDS) else '様'}"
+
+
+ORGANISATION_WORDS = (
+    "株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "(株)", "(有)", "（株）", "（有）", "㈱", "㈲",
+    "法人", "組合", "協会", "事務所",
+)  # fmt: skip
+
+
 def member_context(
-    *, notice: Notice, member: Member, phone_table: str | None = None, facts: MemberFacts | None = None
+    *,
+    notice: Notice,
+    member: Member,
+    phone_table: str | None = None,
+    facts: MemberFacts | None = None,
+    channel: str | None = None,
 ) -> dict[str, str | bool]:
     """The merge fields and conditions for one member: plain strings and booleans only (the sandbox).
-    ``facts`` (from ``member_facts``) saves the queries when many members are rendered in a row."""
+    ``facts`` (from ``member_facts``) saves the queries when many members are rendered in a row; ``channel``
+    is how this copy goes out (default: the member's usual channel)."""
     if facts is None:
         facts = member_facts(campaign=notice.campaign, members=[member])[member.pk]
     complete = facts.has_accounts and not facts.pending
+    channel = channel or channel_for(member)
+    # The last earlier edition the member received: 「本日…FAX にてご案内差し上げましたが」 says when and how.
+    previous = next((s for s in facts.sent if s[0] < notice.edition), None)
     link = self_report_url(member=member, campaign=notice.campaign, base_url=settings.NOTICES_BASE_URL)
     return {
         "会社名": member.name,
@@ -125,6 +163,10 @@ def member_context(
         "完了": complete,
         "未完了": not complete,
         "追加メールアドレスあり": facts.has_addresses,
+        "宛名": addressee(member.name),
+        "メール": channel == Channel.EMAIL,
+        "前回が本日": previous is not None and previous[1] == notice.date,
+        "前回がメール": previous is not None and previous[2] == Channel.EMAIL,
     }
 
 

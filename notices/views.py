@@ -162,7 +162,11 @@ def preview(request, pk):
     if kind == "pdf":
         from notices.printing import bundle_pdf
 
-        bundle = bundle_pdf(notice=notice, members=[member])
+        try:
+            bundle = bundle_pdf(notice=notice, members=[member])
+        except ValidationError as exc:  # no FAX number for this member's reply form
+            messages.error(request, _error_text(exc))
+            return redirect("notices:detail", pk=pk)
         if bundle.left_out:
             # This one member cannot be printed: say why on the preview page instead of an empty PDF or a 500.
             messages.error(request, bundle.left_out[0].message)
@@ -279,7 +283,11 @@ def bundle(request, pk):
     if not members:
         messages.info(request, "FAX・印刷の対象はありません。")
         return redirect("notices:detail", pk=pk)
-    bundle = bundle_pdf(notice=notice, members=members)
+    try:
+        bundle = bundle_pdf(notice=notice, members=members)
+    except ValidationError as exc:  # e.g. an office with no FAX number for the reply forms
+        messages.error(request, _error_text(exc))
+        return redirect("notices:detail", pk=pk)
     left_out = [item.as_dict() for item in bundle.left_out]
     if not bundle.printed:
         messages.error(request, "印字できない文字があるため、どの会員も印刷できませんでした: " + _left_out_text(bundle))

@@ -78,6 +78,7 @@ def ensure_reference_data():
     importlib.import_module("members.migrations.0002_sales_offices").create_offices(apps, None)
     importlib.import_module("efnet.migrations.0003_roles").create_roles(apps, None)
     importlib.import_module("notices.migrations.0002_second_notice_template").create_template(apps, None)
+    importlib.import_module("notices.migrations.0005_second_notice_as_seed").update_template(apps, None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -102,6 +103,11 @@ def _reference_data(request):
 def world(db) -> World:
     office_a = SalesOffice.objects.get(code="osaka")
     office_b = SalesOffice.objects.get(code="tokyo")
+    # Fictitious return numbers for the FAX reply forms, as the demo data gives (a zero exchange).
+    SalesOffice.objects.filter(pk=office_a.pk).update(fax="06-0000-4029")
+    SalesOffice.objects.filter(pk=office_b.pk).update(fax="03-0000-1202")
+    office_a.refresh_from_db()
+    office_b.refresh_from_db()
     member_a = MemberFactory(office=office_a)
     member_b = MemberFactory(office=office_b)
     return World(

@@ -17,7 +17,7 @@ from efnet.models import Role, User
 from efnet.passwords import CLASSES, validate_biglobe_password
 from mailaddresses.models import AdditionalMailAddress
 from members.demo.data import BUSINESS_WORDS, FORMS, NAME_WORDS, OFFICE_AREAS, OFFICE_WEIGHTS
-from members.models import Member, SalesOffice
+from members.models import Member, SalesOffice, Secretariat
 from tracking.models import AccountStatus, Campaign, Source, Status, StatusChange
 
 DEMO_PASSWORD = "demo-efnet-2026"  # noqa: S105 - the documented, fictitious demo login
@@ -82,6 +82,16 @@ def ensure_demo_users(rng: random.Random) -> list[tuple[str, str]]:
             TOTPDevice.objects.create(user=user, name="デモ用", key=key, confirmed=True)
             created.append((username, display))
     return created
+
+
+def ensure_demo_fax_numbers() -> None:
+    """Fictitious FAX numbers for offices and the 事務局 that have none: the office's area code, then a
+    zero exchange, which no real Japanese number has (06-6942-4028 → 06-0000-4029)."""
+    for office in SalesOffice.objects.filter(fax=""):
+        area, exchange, line = office.phone.split("-")
+        office.fax = f"{area}-{'0' * len(exchange)}-{(int(line) + 1) % 10000:04d}"
+        office.save(update_fields=["fax"])
+    Secretariat.objects.filter(pk=Secretariat.get().pk, fax="").update(fax="03-0000-1000")
 
 
 def seed(*, members: int, seed: int, stdout=None) -> dict:

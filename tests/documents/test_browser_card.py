@@ -19,7 +19,7 @@ def test_clerk_reissues_a_lost_card_and_downloads_it(world, browser_page):
     browser_login(page, world.clerk_a, next_url=f"/members/{member.pk}/")
     page.get_by_role("heading", name=member.name).wait_for()
 
-    page.get_by_label("発行理由").select_option("紛失再発行")
+    page.get_by_label("会員証の発行理由").select_option("紛失再発行")
     with page.expect_download(timeout=120_000) as download_info:
         page.get_by_role("button", name="会員証を再発行").click()
     download = download_info.value

@@ -74,7 +74,7 @@ def test_card_prints_every_field_in_order_and_embeds_the_japanese_font(client, w
 def test_issue_is_registered_and_audited_as_a_reveal_without_the_password(client, world):
     member = world.member_a
     login(client, world.clerk_a)
-    issue(client, member, reason="新規")
+    issue(client, member, reason="記載事項変更")
     issue(client, member)
     first, second = MemberCard.objects.filter(member=member).order_by("issued_at", "id")
     assert second.supersedes == first

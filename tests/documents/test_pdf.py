@@ -90,6 +90,7 @@ def test_a_value_too_long_for_its_line_wraps_inside_the_page_instead_of_running_
     card["email"] = "averylongmailboxnamewithoutanybreakopportunity0123456789abcdef@efnet-demo.example"
     path = tmp_path / "card.pdf"
     path.write_bytes(render_cards([card]))
-    # pdftotext keeps only what is on the page: text that ran off the right edge would be missing.
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    # pdftotext keeps only what is on the page: text that ran off the right edge would be missing. -layout reads
+    # the lines as placed (its reading-order guess may put the boxed password between a value's lines).
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert card["email"] in "".join(text.split())

@@ -6,11 +6,12 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from efnet.models import AuditEvent
+from members.models import SalesOffice
 from notices import services
 from notices.models import Delivery
 from tests.conftest import login
 from tests.factories import AddressFactory, MemberFactory
-from tests.notices.conftest import approved_notice, enroll
+from tests.notices.conftest import approved_notice, complete, enroll
 
 
 def _text(pdf: bytes) -> str:
@@ -56,6 +57,104 @@ def test_marking_the_bundle_sent_records_the_print_deliveries(
     notice.refresh_from_db()
     assert notice.state == "sent"
     assert services.notice_mark_printed(notice=notice, actor=world.admin) == 0  # twice records nothing more
+
+
+# --- the return FAX number and completed members (the reply form must be able to come back) --------------
+
+
+def _bundle(client, world, notice):
+    login(client, world.admin)
+    return client.get(reverse("notices:bundle", args=[notice.pk]), follow=True)
+
+
+def _pages(pdf: bytes) -> list[str]:
+    return [page.extract_text().replace(" ", "") for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_the_reply_form_prints_the_offices_fax_number_to_return_it_to(client, world, campaign):
+    member = MemberFactory(office=world.office_a, email="")
+    enroll(member)
+    notice = approved_notice(world, campaign, audience_office=world.office_a, audience_channel="fax")
+    response = _bundle(client, world, notice)
+    reply = next(p for p in _pages(response.content) if "FAX返信用紙" in p)
+    assert "返送先FAX06-0000-4029" in reply and "大阪営業所行" in reply
+    assert "上記の番号（06-0000-4029）へFAXでご返送ください" in reply
+
+
+def test_an_office_without_a_fax_number_sends_the_forms_to_the_secretariat(client, world, campaign):
+    from members.models import Secretariat
+
+    Secretariat.objects.filter(pk=Secretariat.get().pk).update(fax="03-0000-1000")
+    SalesOffice.objects.filter(pk=world.office_a.pk).update(fax="")
+    member = MemberFactory(office=world.office_a, email="")
+    enroll(member)
+    notice = approved_notice(world, campaign, audience_office=world.office_a, audience_channel="fax")
+    reply = next(p for p in _pages(_bundle(client, world, notice).content) if "FAX返信用紙" in p)
+    assert "返送先FAX03-0000-1000" in reply and "EFネット事務局行" in reply
+
+
+def test_no_form_is_printed_without_a_return_number(client, world, campaign):
+    SalesOffice.objects.filter(pk=world.office_a.pk).update(fax="")
+    member = MemberFactory(office=world.office_a, email="")
+    enroll(member)
+    notice = approved_notice(world, campaign, audience_office=world.office_a, audience_channel="fax")
+    login(client, world.admin)
+
+    response = client.get(reverse("notices:bundle", args=[notice.pk]), follow=True)
+
+    assert response["Content-Type"].startswith("text/html")
+    text = response.content.decode()
+    assert "大阪営業所のFAX番号も事務局のFAX番号も登録されていない" in text
+    assert not AuditEvent.objects.filter(action="notice.bundle.printed").exists()
+    preview = client.get(reverse("notices:preview", args=[notice.pk]), {"member": member.number, "as": "pdf"})
+    assert preview.status_code == 302
+
+
+def test_a_member_who_has_completed_everything_gets_a_thank_you_and_no_form(client, world, campaign):
+    # Neither the office nor the 事務局 has a FAX number: no form is printed, so nothing needs one.
+    SalesOffice.objects.filter(pk=world.office_a.pk).update(fax="")
+    done = MemberFactory(office=world.office_a, email="")
+    enroll(done)
+    complete(done, campaign)
+    notice = approved_notice(world, campaign, audience_office=world.office_a, audience_channel="fax")
+    response = _bundle(client, world, notice)
+    assert response["Content-Type"] == "application/pdf"
+    pages = _pages(response.content)
+    assert len(pages) == 1
+    assert "FAX返信用紙" not in pages[0] and done.number in pages[0]
+    assert "ご協力ありがとうございました。FAXでのご返送は不要です。" in pages[0].replace("\n", "")
+
+
+def test_the_bundle_has_no_grey_and_nothing_under_nine_points_but_the_qr_caption(client, world, campaign):
+    from tests.documents.test_layout import fill_colours, font_sizes
+
+    member = MemberFactory(office=world.office_a, email="")
+    enroll(member)
+    notice = approved_notice(world, campaign, audience_office=world.office_a, audience_channel="fax")
+    pdf = _bundle(client, world, notice).content
+    small = {text.strip() for size, text in font_sizes(pdf) if size < 9}
+    assert small <= {"スマートフォンからも", "ご報告いただけます"}
+    assert all(size >= 8 for size, _ in font_sizes(pdf))
+    assert fill_colours(pdf) <= {(0.0,), (1.0,), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)}
+
+
+def test_admins_edit_the_fax_numbers_in_the_admin(client, world):
+    from members.models import Secretariat
+
+    login(client, world.admin)
+    office = world.office_a
+    data = {"code": office.code, "name": office.name, "kind": office.kind, "phone": office.phone}
+    data.update(fax="０６－００００－４０９９", sort_order=office.sort_order)
+    client.post(reverse("admin:members_salesoffice_change", args=[office.pk]), data)
+    office.refresh_from_db()
+    assert office.fax == "06-0000-4099"  # normalised like every phone number
+    secretariat = Secretariat.get()
+    response = client.post(
+        reverse("admin:members_secretariat_change", args=[secretariat.pk]),
+        {"name": "EF ネット事務局", "fax": "03-0000-1000"},
+    )
+    assert response.status_code == 302
+    assert Secretariat.get().fax == "03-0000-1000"
 
 
 UNPRINTABLE = "\U0001fae8"  # a recent emoji: no installed PDF font draws it

@@ -64,6 +64,6 @@ def test_the_second_notice_template_renders_with_the_office_table(world, campaig
     notice = notice_copy_template(template=template, campaign=campaign, actor=world.admin)
     body = render_for(notice=notice, member=world.member_a)["body"]
     assert "【2：BIGLOBE パスワード変更】" in body
-    assert "熊本営業所　TEL:096-373-0166" in body and "札幌営業所　TEL:011-222-4321" in body
+    assert "熊本　営業所 ■TEL:096-373-0166" in body and "札幌　営業所 ■TEL:011-222-4321" in body
     assert "https://efnet.example.jp/" in body  # the self-report link, on the configured origin
     assert "{{" not in body and "{%" not in body

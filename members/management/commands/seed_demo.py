@@ -33,6 +33,7 @@ class Command(BaseCommand):
                 "the demo users' password and TOTP secrets are known. "
                 "Pass --i-know-this-is-not-production only where this is certainly not production."
             )
+        generate.ensure_demo_fax_numbers()  # also on a database that has its members already
         if if_empty and Member.objects.exists():
             self.stdout.write("会員データがあるため、デモデータは作成しませんでした。")
             return
