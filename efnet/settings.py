@@ -231,9 +231,12 @@ else:
         "data_folder_in": str(_q / "queue"),
         "data_folder_out": str(_q / "queue"),
         "processed_folder": str(_q / "processed"),
+        # Exchange tables (broadcasts, worker remote control): kombu's default is "control" in the current
+        # directory, which put them in whatever folder a worker or a test happened to start from.
+        "control_folder": str(_q / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_q / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
