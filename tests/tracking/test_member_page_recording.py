@@ -114,3 +114,18 @@ def test_typed_text_comes_back_escaped(client, world, campaign):
     page = client.get(response["Location"]).content.decode()
     assert "未来の日付は指定できません。" in page
     assert "<b id=x>" not in page and 'value="&quot;&gt;&lt;b id=x&gt;"' in page
+
+
+def test_the_timeline_names_the_member_and_the_system_the_same_way_everywhere(client, world, campaign):
+    from tracking import selfreport
+    from tracking.services import accounts_mark_notified
+
+    primary = _row(campaign, world.member_a)
+    client.post(selfreport.self_report_path(member=world.member_a, campaign=campaign), {"account": [primary.pk]})
+    accounts_mark_notified(member=world.member_a, campaign=campaign, at=timezone.now())
+    login(client, world.clerk_a)
+    page = client.get(reverse("members:detail", kwargs={"pk": world.member_a.pk})).content.decode()
+    timeline = page.split('id="timeline"', 1)[1]
+    assert timeline.count("（本人）") == 2  # the report and the status change it made
+    assert "（システム）" in timeline  # the notice's status change
+    assert "本人・システム" not in timeline and "システム・本人" not in timeline
