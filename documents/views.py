@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
@@ -5,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from documents import services
 from documents.forms import AddressListIssueForm, BatchForm, CardIssueForm, PasswordResetForm
@@ -26,12 +28,29 @@ def _get_batch_for_user(request, pk) -> BatchJob:
     return get_visible_or_404(request.user, BatchJob.objects.select_related("office", "requested_by"), pk=pk)
 
 
-def _pdf_response(data: bytes, filename: str) -> HttpResponse:
+DOWNLOAD_COOKIE = "efnet_download"
+_DOWNLOAD_TOKEN = re.compile(r"[A-Za-z0-9]{8,64}")
+
+
+def _signal_download(request, response):
+    """Tell the page that sent the form that its file has arrived: a download leaves the page where it was (the
+    member page, or the password re-entry page with its last error), so static/js/documents.js waits for this
+    cookie, carrying the random token it put in the form, and then goes back to the member or batch page, where
+    the success message is waiting. Without the script nothing changes: the file still downloads."""
+    token = request.POST.get("download_token", "")
+    if _DOWNLOAD_TOKEN.fullmatch(token):
+        response.set_cookie(
+            DOWNLOAD_COOKIE, token, max_age=120, samesite="Strict", secure=request.is_secure(), httponly=False
+        )
+    return response
+
+
+def _pdf_response(request, data: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     # It carries a password: no cache, proxy or browser history may keep it.
     response["Cache-Control"] = "no-store"
-    return response
+    return _signal_download(request, response)
 
 
 def _reauth_needed(request, *, title: str, subject: str, back_url: str):
@@ -60,10 +79,16 @@ def _reauth_needed(request, *, title: str, subject: str, back_url: str):
     return response
 
 
-def _issue_member_document(request, pk, *, form_class, invalid_message: str, title: str, issue, filename):
+def _issue_member_document(
+    request, pk, *, form_class, invalid_message: str, title: str, issue, filename, issued_message
+):
     """The shared path of the views that print one member's document: the member (404 outside scope), the
-    form, a fresh login, the issuing service, and the PDF, or back to the member page with the message."""
+    form, a fresh login, the issuing service, and the PDF, or back to the member page with the message.
+
+    A GET (a reloaded re-entry page, a bookmarked URL) issues nothing and goes back to the member page."""
     member = _get_member_for_user(request, pk)
+    if request.method != "POST":
+        return redirect("members:detail", pk=member.pk)
     form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, invalid_message)
@@ -81,14 +106,15 @@ def _issue_member_document(request, pk, *, form_class, invalid_message: str, tit
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("members:detail", pk=member.pk)
-    return _pdf_response(data, filename(member, record))
+    messages.success(request, f"{issued_message}（発行番号 {record.serial}）。ダウンロードしたPDFを印刷してください。")
+    return _pdf_response(request, data, filename(member, record))
 
 
 def _card_filename(member, card) -> str:
     return f"membercard-{member.number}-{card.serial}.pdf"
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @never_cache
 @require_reveal
 @sensitive_post_parameters("password")
@@ -101,10 +127,11 @@ def card_issue(request, pk):
         title="会員証を再発行",
         issue=lambda member, data: services.member_card_issue(member=member, reason=data["reason"], actor=request.user),
         filename=_card_filename,
+        issued_message="会員証を発行しました",
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @never_cache
 @require_reveal
 @sensitive_post_parameters("password")
@@ -119,10 +146,11 @@ def address_list_issue(request, pk):
             member=member, reason=data["reason"], highlight_date=data["highlight_date"], actor=request.user
         ),
         filename=lambda member, issue: f"addresslist-{member.number}-{issue.serial}.pdf",
+        issued_message="追加メールアドレスリストを発行しました",
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @never_cache
 @require_reveal
 @require_member_editor
@@ -136,6 +164,7 @@ def password_reset(request, pk):
         title="パスワード再設定",
         issue=lambda member, data: services.member_password_reset(member=member, actor=request.user),
         filename=_card_filename,
+        issued_message="パスワードを再設定し、会員証を発行しました",
     )
 
 
@@ -179,12 +208,15 @@ def batch_cancel(request, pk):
     return redirect("documents:batch_detail", pk=job.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @never_cache
 @require_reveal
 @sensitive_post_parameters("password")
 def batch_download(request, pk):
     job = _get_batch_for_user(request, pk)
+    if request.method != "POST":
+        # A reloaded re-entry page or a bookmark: nothing is downloaded, back to the batch.
+        return redirect("documents:batch_detail", pk=job.pk)
     if job.requested_by_id != request.user.pk:
         # Same office, but not the one who asked: the file is theirs alone. Recorded like any refused access.
         audit.record("access.denied", actor=request.user, target=job, office=job.office, details={"why": "not_owner"})
@@ -212,4 +244,5 @@ def batch_download(request, pk):
     response["Content-Disposition"] = f'attachment; filename="{job.download_name}"'
     response["Content-Length"] = str(job.file_size)
     response["Cache-Control"] = "no-store"
-    return response
+    messages.success(request, f"{job.download_name} をダウンロードしました。")
+    return _signal_download(request, response)

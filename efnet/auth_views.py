@@ -123,7 +123,11 @@ def logout_view(request):
 
 
 class ReauthForm(forms.Form):
-    password = forms.CharField(label="ログインパスワード", widget=forms.PasswordInput)
+    # The page (or the fragment htmx swaps in) asks for one thing: the cursor goes straight there.
+    password = forms.CharField(
+        label="ログインパスワード",
+        widget=forms.PasswordInput(attrs={"autofocus": True, "autocomplete": "current-password"}),
+    )
 
 
 def reauth_check(request) -> tuple[ReauthForm | None, HttpResponse | None]:

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from efnet.permissions import can_edit_members
+from efnet.permissions import can_edit_members, can_reveal
 
 
 def demo(request):
@@ -18,6 +18,8 @@ def staff(request):
     return {
         "is_admin": user.is_admin,
         "is_head_office": user.is_head_office,
-        "can_reveal": user.has_perm("members.reveal_password"),
+        "can_reveal": can_reveal(user),
         "can_edit_members": can_edit_members(user),
+        # efnet.admin_site lets in active, verified admins with is_staff: the menu offers it to them only.
+        "can_use_admin": user.is_staff and user.is_admin,
     }

@@ -98,6 +98,8 @@ class FaxPage(models.Model):
         ordering = ["fax_import_id", "number"]
         constraints = [models.UniqueConstraint(fields=["fax_import", "number"], name="one_fax_page_number")]
         indexes = [models.Index(fields=["expires_at"])]
+        verbose_name = _("FAX返信のページ")
+        verbose_name_plural = _("FAX返信のページ")
 
     def __str__(self):
         return f"FAX取込 {self.fax_import_id} p.{self.number}"

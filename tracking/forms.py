@@ -6,6 +6,9 @@ from efnet.formfields import VisibleOfficeField
 from tracking.models import Campaign, Source, Status
 from tracking.selectors import INCOMPLETE, current_campaign
 
+# Session key of a 「ほかの記録…」 form refused for its input: the member page shows it again, open.
+RECORD_RETRY = "tracking_record_retry"
+
 # Sources a person can choose (案内送付 is written by the notices, not typed).
 RECORDABLE_SOURCES = [(s.value, s.label) for s in Source if s != Source.NOTICE]
 

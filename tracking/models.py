@@ -94,20 +94,29 @@ class AccountStatus(models.Model):
 class StatusChange(models.Model):
     """History: every change, including ones refused as stale, is kept."""
 
-    account_status = models.ForeignKey(AccountStatus, on_delete=models.CASCADE, related_name="changes")
-    from_status = models.CharField(max_length=10, choices=Status.choices)
-    to_status = models.CharField(max_length=10, choices=Status.choices)
-    status_on = models.DateField(null=True, blank=True)
-    source = models.CharField(max_length=10, choices=Source.choices, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    account_status = models.ForeignKey(
+        AccountStatus, on_delete=models.CASCADE, related_name="changes", verbose_name=_("アカウント別状況")
     )
-    note = models.CharField(max_length=500, blank=True)
-    applied = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(_("変更前"), max_length=10, choices=Status.choices)
+    to_status = models.CharField(_("変更後"), max_length=10, choices=Status.choices)
+    status_on = models.DateField(_("日付"), null=True, blank=True)
+    source = models.CharField(_("確認方法"), max_length=10, choices=Source.choices, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("記録者"),
+    )
+    note = models.CharField(_("メモ"), max_length=500, blank=True)
+    applied = models.BooleanField(_("反映済み"), default=True)
+    created_at = models.DateTimeField(_("記録日時"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("状況の変更履歴")
+        verbose_name_plural = _("状況の変更履歴")
 
     def __str__(self):
         return f"{self.from_status} → {self.to_status}"
@@ -142,6 +151,8 @@ class SelfReportHit(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["bucket", "at"])]
+        verbose_name = _("本人報告ページへのアクセス")
+        verbose_name_plural = _("本人報告ページへのアクセス")
 
     def __str__(self):
         return f"{self.bucket} {self.at:%Y-%m-%d %H:%M:%S}"

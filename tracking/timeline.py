@@ -32,6 +32,9 @@ ACTION_LABELS = {
     "faxreplies.page.confirmed": "FAX返信を取り込み（完了を記録）",
     "faxreplies.page.matched": "FAX返信のページを会員番号で照合",
 }
+# Who did it, when no staff user did: the member through their link (本人), or the portal itself (notices,
+# imports, the worker). One wording for both kinds of entry.
+SYSTEM_ACTOR = "システム"
 # Covered by the StatusChange rows, which say more.
 SKIP_ACTIONS = {"tracking.status.changed", "tracking.status.refused_stale"}
 PREFIX_LABELS = {
@@ -95,7 +98,7 @@ def member_timeline(member, *, limit: int = 100) -> list[Entry]:
                 detail=" / ".join(
                     p for p in (e.target_repr if e.action.startswith("notice.") else "", _detail(e.details or {})) if p
                 ),
-                actor=e.actor_name or "システム・本人",
+                actor=e.actor_name or ("本人" if e.action.startswith("tracking.selfreport.") else SYSTEM_ACTOR),
                 css="ev-" + e.action.split(".")[0],
                 url=_evidence_url(e),
             )
@@ -117,7 +120,7 @@ def member_timeline(member, *, limit: int = 100) -> list[Entry]:
                 kind="status",
                 title=title,
                 detail=" / ".join(p for p in parts if p),
-                actor=c.recorded_by.username if c.recorded_by else "本人・システム",
+                actor=c.recorded_by.username if c.recorded_by else ("本人" if c.source == "本人報告" else SYSTEM_ACTOR),
                 css="refused" if not c.applied else "",
             )
         )

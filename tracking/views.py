@@ -24,8 +24,8 @@ from efnet.scoping import get_visible_or_404, visible_to
 from members.models import Member
 from tracking import exports, selectors, selfreport, services
 from tracking.chart import completion_chart
-from tracking.forms import ListFilterForm, StatusActionForm
-from tracking.models import AccountStatus, Campaign, SelfReportUse, Status
+from tracking.forms import RECORD_RETRY, ListFilterForm, StatusActionForm
+from tracking.models import AccountStatus, Campaign, SelfReportUse, Source, Status
 from tracking.selectors import member_accounts
 
 MEMBER_PAGE = 50
@@ -319,9 +319,10 @@ def account_record(request, pk):
     target = reverse("members:detail", kwargs={"pk": row.member_id}) + "#tracking"
     form = StatusActionForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, f"{row.account_label}：{error}")
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+        for error in errors:
+            messages.error(request, f"{row.account_label}：{error}")
+        _keep_for_retry(request, row, errors)
         return redirect(target)
     version = request.POST.get("version", "")
     expected_version = parse_id(version)
@@ -349,8 +350,67 @@ def account_record(request, pk):
         )
     except ValidationError as exc:
         messages.error(request, f"{row.account_label}：{' '.join(exc.messages)}")
+        _keep_for_retry(request, row, exc.messages)
     else:
         messages.success(request, f"{row.account_label}を「{data['status']}」にしました（{data['source']}）。")
+    return redirect(target)
+
+
+def _keep_for_retry(request, row, errors) -> None:
+    """What was typed in 「ほかの記録…」, for the member page to show that form again, open, with the errors
+    (tracking_tags.tracking_member_panel takes it out of the session). Nothing here is secret."""
+    request.session[RECORD_RETRY] = {
+        "account": row.pk,
+        "data": {key: request.POST.get(key, "")[:500] for key in ("status", "status_on", "source", "note")},
+        "errors": [str(e) for e in errors],
+    }
+
+
+@require_POST
+@require_member_editor
+def member_accounts_done(request, pk):
+    """The accounts ticked on the member page, 完了 today by phone, in one go (a member calls about two of
+    their addresses). Each carries the version the page showed, so nothing changed meanwhile is overwritten."""
+    member = get_visible_or_404(request.user, Member.objects.select_related("office"), pk=pk)
+    target = reverse("members:detail", kwargs={"pk": member.pk}) + "#tracking"
+    items = _parse_items(request)
+    if items is None:
+        messages.error(request, "選んだアカウントの指定が正しくありません。会員のページを開き直してください。")
+        return redirect(target)
+    if not items:
+        messages.error(request, "完了にするアカウントにチェックを入れてください。")
+        return redirect(target)
+    versions = dict(items)
+    rows = list(
+        AccountStatus.objects.filter(pk__in=versions, member=member)
+        .select_related("member", "address", "recorded_by")
+        .order_by("address__slot")
+    )
+    if len(rows) != len(versions):
+        # Not this member's accounts (the page was tampered with): refuse all rather than guess.
+        audit.record("access.denied", actor=request.user, member=member, details={"model": "tracking.accountstatus"})
+        messages.error(request, "選んだアカウントの一部が見つかりません。会員のページを開き直してください。")
+        return redirect(target)
+    result = services.statuses_bulk_record(
+        items=[(r, versions[r.pk]) for r in rows],
+        status=Status.DONE,
+        actor=request.user,
+        source=Source.PHONE,
+        status_on=timezone.localdate(),
+    )
+    if result.applied:
+        labels = "、".join(r.account_label for r in result.applied)
+        messages.success(request, f"{labels}を「完了」にしました（電話）。")
+    if result.unchanged:
+        messages.info(request, "、".join(r.account_label for r in result.unchanged) + "はすでに「完了」でした。")
+    if result.stale:
+        messages.error(
+            request,
+            "画面を開いた後にほかの人が変更していたため変更していません（入力内容は履歴に残しました）："
+            + "、".join(_stale_message(r) for r in result.stale),
+        )
+    for row, message in result.invalid:
+        messages.error(request, f"{row.account_label}：{message}")
     return redirect(target)
 
 

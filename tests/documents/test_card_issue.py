@@ -128,9 +128,13 @@ def test_it_requires_the_reveal_permission(client, world):
     assert issue(client, world.member_a).status_code == 403
 
 
-def test_it_rejects_get(client, world):
+def test_a_get_issues_nothing_and_goes_back_to_the_member(client, world):
+    """A reloaded password re-entry page or a bookmark arrives as a GET: back to the member, not a bare 405."""
     login(client, world.clerk_a)
-    assert client.get(reverse("documents:card_issue", kwargs={"pk": world.member_a.pk})).status_code == 405
+    response = client.get(reverse("documents:card_issue", kwargs={"pk": world.member_a.pk}))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("members:detail", kwargs={"pk": world.member_a.pk})
+    assert not MemberCard.objects.exists()
 
 
 def test_it_asks_for_the_password_again_when_the_login_is_old(client, world):

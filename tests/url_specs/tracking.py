@@ -54,6 +54,14 @@ SPECS = [
     UrlSpec("tracking:account_list", "staff", id_params=(*FILTERS, "member", "page")),
     UrlSpec("tracking:bulk_update", "editor", method="POST", data=_bulk_data, id_params=("item",)),
     UrlSpec("tracking:account_record", "editor", _account, method="POST", data=_record_data, id_params=("version",)),
+    UrlSpec(
+        "tracking:member_accounts_done",
+        "editor",
+        _member,
+        method="POST",
+        data=lambda w, own: {"item": _bulk_data(w, own)["item"]},
+        id_params=("item",),
+    ),
     UrlSpec("tracking:self_report_link_create", "editor", _member, method="POST"),
     UrlSpec("tracking:self_report", "public", _token, scoped=False, id_params=("account",)),
 ]
