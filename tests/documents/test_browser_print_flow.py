@@ -19,7 +19,7 @@ def test_wrong_then_right_password_downloads_and_returns_to_the_member(world, br
     render_pdf("<p>準備</p>")  # the live server shares this process: load the fonts before the clock runs
     page.set_default_timeout(120_000)
     browser_login(page, world.clerk_a, next_url=f"/members/{member.pk}/")
-    page.get_by_label("発行理由").select_option("紛失再発行")
+    page.get_by_label("会員証の発行理由").select_option("紛失再発行")
     page.get_by_role("button", name="会員証を再発行").click()
 
     password = page.get_by_label("ログインパスワード")

@@ -66,7 +66,7 @@ def filesystem_broker(tmp_path):
     from efnet.celery import app
 
     queue_dir = tmp_path / "var" / "celery"
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (queue_dir / folder).mkdir(parents=True)
     saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_transport_options)
 
@@ -81,6 +81,7 @@ def filesystem_broker(tmp_path):
         "data_folder_in": str(queue_dir / "queue"),
         "data_folder_out": str(queue_dir / "queue"),
         "processed_folder": str(queue_dir / "processed"),
+        "control_folder": str(queue_dir / "control"),
         "store_processed": False,
     }
     reset_pools()
