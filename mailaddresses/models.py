@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from efnet.fields import EncryptedTextField
-from members.models import DEFAULT_MAIL_SERVER, Member, MemberCard, SalesOffice
+from members.models import DEFAULT_MAIL_SERVER, Member, MemberCard, SalesOffice, refresh_search_keys
 
 
 class AdditionalMailAddress(models.Model):
@@ -33,6 +33,16 @@ class AdditionalMailAddress(models.Model):
 
     def __str__(self):
         return f"追加メールアドレス{self.slot} {self.address}"
+
+    # The member's search key holds its additional addresses: keep it in step with every save and delete.
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        refresh_search_keys([self.member_id])
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        refresh_search_keys([self.member_id])
+        return result
 
     @property
     def audit_member(self):

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,12 +15,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from efnet import audit, normalize
+from efnet import audit
 from efnet.middleware import public
 from efnet.permissions import can_edit_members, require_member_editor
 from efnet.request_context import client_ip
 from efnet.scoping import get_visible_or_404, visible_to
 from members.models import Member
+from members.selectors import member_text_q
 from tracking import exports, selectors, selfreport, services
 from tracking.chart import completion_chart
 from tracking.forms import ListFilterForm, StatusActionForm
@@ -52,13 +53,8 @@ def _no_campaign(request):
 
 
 def _text_filter(qs, q: str, prefix: str = ""):
-    if not q:
-        return qs
-    number = normalize.member_number(q)
-    cond = Q(**{f"{prefix}name__icontains": q}) | Q(**{f"{prefix}name_kana__icontains": normalize.kana(q)})
-    if number.isdigit():
-        cond |= Q(**{f"{prefix}number__startswith": number})
-    return qs.filter(cond)
+    condition = member_text_q(q, prefix)
+    return qs if condition is None else qs.filter(condition)
 
 
 def dashboard(request):
