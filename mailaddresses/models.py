@@ -1,7 +1,7 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from efnet.fields import EncryptedTextField
@@ -34,15 +34,24 @@ class AdditionalMailAddress(models.Model):
     def __str__(self):
         return f"追加メールアドレス{self.slot} {self.address}"
 
-    # The member's search key holds its additional addresses: keep it in step with every save and delete.
+    # The member's search key holds its additional addresses, and its tracking progress counts the active
+    # ones: keep both in step with every save and delete, in the same transaction.
     def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        refresh_search_keys([self.member_id])
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._member_changed()
 
     def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        refresh_search_keys([self.member_id])
+        with transaction.atomic():
+            result = super().delete(*args, **kwargs)
+            self._member_changed()
         return result
+
+    def _member_changed(self):
+        from tracking import progress
+
+        refresh_search_keys([self.member_id])
+        progress.refresh(member_ids=[self.member_id])
 
     @property
     def audit_member(self):

@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from efnet import normalize
@@ -78,7 +78,15 @@ class Member(models.Model):
             self.search_key = member_search_key(self, addresses)
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "search_key"}
-        super().save(*args, **kwargs)
+        if self._state.adding or (update_fields is not None and not PROGRESS_SOURCES & set(update_fields)):
+            super().save(*args, **kwargs)
+            return
+        from tracking import progress
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            # The stored per-member progress carries the office and counts only active members.
+            progress.refresh(member_ids=[self.pk])
 
     @property
     def audit_member(self):
@@ -96,6 +104,7 @@ class Member(models.Model):
 
 
 SEARCH_KEY_SOURCES = {"name", "name_kana", "biglobe_user_id", "email"}
+PROGRESS_SOURCES = {"office", "office_id", "is_active"}
 
 
 def member_search_key(member, addresses) -> str:

@@ -68,9 +68,7 @@ def dashboard(request):
     counted = total.accounts["total"] - total.accounts[Status.EXCLUDED]
     chart = completion_chart(series, total=counted, deadline=campaign.deadline, today=today)
     waiting = selectors.waiting_members(user=request.user, campaign=campaign)
-    labels = selectors.pending_labels(member_ids=[m.pk for m in waiting], campaign=campaign)
     for m in waiting:
-        m.pending_labels = labels.get(m.pk, [])
         m.waiting_days = (today - timezone.localdate(m.last_notice)).days if m.last_notice else None
     return render(
         request,
@@ -108,10 +106,8 @@ def member_list(request):
         return _no_campaign(request)
     page = Paginator(_member_queryset(request, values), MEMBER_PAGE).get_page(request.GET.get("page"))
     page.object_list = selectors.hydrate(page.object_list)
-    labels = selectors.pending_labels(member_ids=[m.pk for m in page.object_list], campaign=values["campaign"])
     today = timezone.localdate()
     for m in page.object_list:
-        m.pending_labels = labels.get(m.pk, [])
         m.waiting_days = (today - timezone.localdate(m.last_notice)).days if m.last_notice else None
     return render(
         request,
