@@ -17,7 +17,8 @@ from efnet.models import Role, User
 from efnet.passwords import CLASSES, validate_biglobe_password
 from mailaddresses.models import AdditionalMailAddress
 from members.demo.data import BUSINESS_WORDS, FORMS, NAME_WORDS, OFFICE_AREAS, OFFICE_WEIGHTS
-from members.models import Member, SalesOffice
+from members.models import Member, SalesOffice, member_search_key
+from notices.models import Channel, Delivery, Notice
 from tracking.models import AccountStatus, Campaign, Source, Status, StatusChange
 
 DEMO_PASSWORD = "demo-efnet-2026"  # noqa: S105 - the documented, fictitious demo login
@@ -95,6 +96,7 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
         name=DEMO_CAMPAIGN, defaults={"started_on": date(2026, 6, 1), "deadline": date(2026, 12, 25)}
     )
     counts = {"members": 0, "addresses": 0, "statuses": 0}
+    first_notice = _first_notice(campaign)
     for batch_start in range(0, members, BATCH):
         size = min(BATCH, members - batch_start)
         with transaction.atomic():
@@ -119,6 +121,22 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
                 for row in statuses
                 if row.status != Status.NOT_NOTIFIED
             )
+            if first_notice is not None:
+                # 第1報 reached every member with an account past 未案内.
+                notified = {row.member_id for row in statuses if row.status != Status.NOT_NOTIFIED}
+                Delivery.objects.bulk_create(
+                    Delivery(
+                        notice=first_notice,
+                        member=m,
+                        channel=Channel.EMAIL if m.email else Channel.PRINT,
+                        status=Delivery.Status.SENT,
+                        attempts=1,
+                        sent_at=first_notice.approved_at,
+                        tracking_done=True,
+                    )
+                    for m in batch_members
+                    if m.pk in notified
+                )
         counts["members"] += size
         counts["addresses"] += len(batch_addresses)
         counts["statuses"] += len(statuses)
@@ -127,6 +145,30 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
     counts["seconds"] = round(time.monotonic() - started, 1)
     counts["users_created"] = users
     return counts
+
+
+def _first_notice(campaign) -> Notice | None:
+    """The 第1報 the demo office already sent (FAX and mail, 2026-06-02), so delivery history is not empty."""
+    author, approver = User.objects.filter(username="admin").first(), User.objects.filter(username="admin2").first()
+    if author is None or approver is None:
+        return None
+    sent_at = timezone.make_aware(datetime(2026, 6, 2, 10))
+    notice, _ = Notice.objects.get_or_create(
+        campaign=campaign,
+        edition=1,
+        defaults={
+            "title": "【重要】BIGLOBE パスワード変更のお願い",
+            "date": date(2026, 6, 1),
+            "body": "{{ 会社名 }} 様\n\nBIGLOBEより、パスワード変更のお願いが届いております。\n"
+            "{{ 未完了アカウント }}\n",
+            "state": Notice.State.SENT,
+            "author": author,
+            "approved_by": approver,
+            "approved_at": sent_at,
+            "send_started_at": sent_at,
+        },
+    )
+    return notice
 
 
 def _make_batch(rng, offices, weights, first_number, size):
@@ -156,7 +198,8 @@ def _make_batch(rng, offices, weights, first_number, size):
         )
         member.biglobe_password = demo_password(rng)
         members.append(member)
-        n_addresses = rng.choices([0, 1, 2, 3], [50, 25, 15, 10])[0]
+        # 1.5 additional addresses a member on average: about 2.5 accounts a member, as at the office.
+        n_addresses = rng.choices([0, 1, 2, 3], [15, 30, 45, 10])[0]
         for slot in range(1, n_addresses + 1):
             issued = registered + timedelta(days=rng.randint(0, max(1, (date(2026, 6, 30) - registered).days)))
             address = AdditionalMailAddress(
@@ -169,6 +212,8 @@ def _make_batch(rng, offices, weights, first_number, size):
             )
             address.password = demo_password(rng)
             addresses.append(address)
+        # bulk_create skips Member.save, which keeps the search key.
+        member.search_key = member_search_key(member, [a.address for a in addresses[len(addresses) - n_addresses :]])
     return members, addresses
 
 
