@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from efnet import normalize
@@ -66,7 +67,12 @@ class Member(models.Model):
         verbose_name = _("会員")
         verbose_name_plural = _("会員")
         permissions = [("reveal_password", _("保存されたパスワードを表示・印字できる"))]
-        indexes = [models.Index(fields=["office", "number"])]
+        indexes = [
+            models.Index(fields=["office", "number"]),
+            # Lists and counts of active members (by number, of all or one office) read these alone.
+            models.Index(fields=["number"], condition=Q(is_active=True), name="members_active_number"),
+            models.Index(fields=["office", "number"], condition=Q(is_active=True), name="members_active_office"),
+        ]
 
     def __str__(self):
         return f"{self.number} {self.name}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from mailaddresses.models import AdditionalMailAddress
 from members.models import Member, SalesOffice
@@ -56,8 +56,8 @@ def channel_for(member: Member) -> str:
 
 def audience_summary(notice: Notice, *, sample_size: int = 10) -> dict:
     qs = audience(notice)
-    total = qs.count()
-    by_email = qs.exclude(email="").count()
+    counts = qs.aggregate(total=Count("pk"), email=Count("pk", filter=~Q(email="")))
+    total, by_email = counts["total"], counts["email"]
     return {
         "total": total,
         "email": by_email,

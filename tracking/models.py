@@ -63,10 +63,35 @@ class AccountStatusQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         from tracking import progress
 
+        objs = list(objs)
+        fill_copies(objs)
         with transaction.atomic(using=self.db):
             created = super().bulk_create(objs, *args, **kwargs)
             progress.refresh_pairs({(o.member_id, o.campaign_id) for o in created})
         return created
+
+
+def fill_copies(rows) -> None:
+    """Set ``office`` and ``counted`` on new status rows from their member and address (two queries)."""
+    rows = [r for r in rows if r.office_id is None]
+    if not rows:
+        return
+    members = {
+        pk: (office_id, active)
+        for pk, office_id, active in Member.objects.filter(pk__in={r.member_id for r in rows}).values_list(
+            "pk", "office_id", "is_active"
+        )
+    }
+    address_ids = {r.address_id for r in rows if r.address_id}
+    active_addresses = (
+        set(AdditionalMailAddress.objects.filter(pk__in=address_ids, is_active=True).values_list("pk", flat=True))
+        if address_ids
+        else set()
+    )
+    for r in rows:
+        office_id, member_active = members.get(r.member_id, (None, False))
+        r.office_id = office_id
+        r.counted = member_active and (r.address_id is None or r.address_id in active_addresses)
 
 
 # Fields of AccountStatus that a member's progress depends on.
@@ -92,6 +117,13 @@ class AccountStatus(models.Model):
     # Optimistic concurrency: an update names the version it saw; a stale one is refused, not applied.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    # Copies, so the dashboard's series and the account list filter without joining members and addresses:
+    # the member's office, and whether the account counts (member active, address active or primary).
+    # Filled on insert and corrected by ``tracking.progress`` whenever the member or an address changes.
+    office = models.ForeignKey(
+        "members.SalesOffice", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    counted = models.BooleanField(default=True, editable=False)
 
     objects = AccountStatusQuerySet.as_manager()
 
@@ -110,6 +142,12 @@ class AccountStatus(models.Model):
             models.Index(fields=["campaign", "status"]),
             # Per-member grouping for the dashboard and lists reads this index in order.
             models.Index(fields=["campaign", "member", "status"], name="tracking_acc_campaign_member"),
+            # The dashboard's completions per day, and the account list, of one office or all.
+            models.Index(
+                fields=["campaign", "status", "office", "status_on"],
+                condition=Q(counted=True),
+                name="tracking_acc_counted",
+            ),
         ]
 
     def __str__(self):
@@ -118,6 +156,8 @@ class AccountStatus(models.Model):
     def save(self, *args, **kwargs):
         from tracking import progress
 
+        if self._state.adding:
+            fill_copies([self])
         with transaction.atomic():
             super().save(*args, **kwargs)
             progress.refresh_pairs([(self.member_id, self.campaign_id)])
@@ -167,7 +207,17 @@ class MemberProgress(models.Model):
         constraints = [models.UniqueConstraint(fields=["campaign", "member"], name="one_progress_per_member")]
         indexes = [
             models.Index(fields=["campaign", "office", "state"], name="tracking_progress_office"),
-            models.Index(fields=["campaign", "state", "last_notice"], name="tracking_progress_waiting"),
+            # The incomplete, longest waiting first, of all offices or one: read in order, no sort.
+            models.Index(
+                fields=["campaign", "last_notice"],
+                condition=Q(state__in=["未案内", "案内済"]),
+                name="tracking_progress_waiting",
+            ),
+            models.Index(
+                fields=["campaign", "office", "last_notice"],
+                condition=Q(state__in=["未案内", "案内済"]),
+                name="tracking_progress_waiting_o",
+            ),
         ]
 
     def __str__(self):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 
 CHUNK = 1000
 LABEL_SEPARATOR = "、"
@@ -71,17 +71,37 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
     m = models or _models()
     Member, AccountStatus, MemberProgress = m["Member"], m["AccountStatus"], m["MemberProgress"]
     list(Member.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-    rows = AccountStatus.objects.filter(
-        Q(address__isnull=True) | Q(address__is_active=True), member_id__in=ids, member__is_active=True
-    )
+    rows = AccountStatus.objects.filter(member_id__in=ids)
     existing = MemberProgress.objects.filter(member_id__in=ids)
     if campaigns is not None:
         rows = rows.filter(campaign_id__in=campaigns)
         existing = existing.filter(campaign_id__in=campaigns)
     acc: dict[tuple[int, int], dict] = {}
-    for campaign_id, member_id, office_id, status, notified_at, slot in rows.order_by().values_list(
-        "campaign_id", "member_id", "member__office_id", "status", "last_notified_at", "address__slot"
+    wrong_office: dict[int, list[int]] = {}
+    wrong_counted: dict[bool, list[int]] = {True: [], False: []}
+    for row in rows.order_by().values_list(
+        "pk",
+        "campaign_id",
+        "member_id",
+        "status",
+        "last_notified_at",
+        "address__slot",
+        "office_id",
+        "counted",
+        "member__office_id",
+        "member__is_active",
+        "address__is_active",
     ):
+        pk, campaign_id, member_id, status, notified_at, slot, copy_office, copy_counted = row[:8]
+        office_id, member_active, address_active = row[8:]
+        counted = bool(member_active) and (slot is None or bool(address_active))
+        # The row's copies of office and "counts" follow the member and address (they rarely differ).
+        if copy_office != office_id:
+            wrong_office.setdefault(office_id, []).append(pk)
+        if copy_counted != counted:
+            wrong_counted[counted].append(pk)
+        if not counted:
+            continue
         a = acc.setdefault(
             (campaign_id, member_id),
             {"office_id": office_id, "未案内": 0, "案内済": 0, "完了": 0, "対象外": 0, "last": None, "open": []},
@@ -91,6 +111,12 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
             a["open"].append(slot)
             if notified_at is not None and (a["last"] is None or notified_at > a["last"]):
                 a["last"] = notified_at
+    plain = QuerySet(model=AccountStatus)  # office and counted do not feed back into progress
+    for office_id, pks in wrong_office.items():
+        plain.filter(pk__in=pks).update(office_id=office_id)
+    for counted, pks in wrong_counted.items():
+        if pks:
+            plain.filter(pk__in=pks).update(counted=counted)
     stale = [pk for pk, c, mid in existing.values_list("pk", "campaign_id", "member_id") if (c, mid) not in acc]
     if stale:
         MemberProgress.objects.filter(pk__in=stale).delete()

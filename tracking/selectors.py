@@ -86,8 +86,8 @@ INCOMPLETE = "未完了"  # list filter: 未案内 or 案内済
 def campaign_accounts(*, user, campaign) -> QuerySet[AccountStatus]:
     """The accounts that count in ``campaign`` (active members, active accounts), narrowed to what ``user``
     may see."""
-    qs = AccountStatus.objects.filter(campaign=campaign, member__is_active=True).filter(active_accounts_q())
-    return visible_to(user, qs, office_path="member__office")
+    qs = AccountStatus.objects.filter(campaign=campaign, counted=True)
+    return visible_to(user, qs, office_path="office")
 
 
 def progress_rows(*, user, campaign) -> QuerySet[MemberProgress]:

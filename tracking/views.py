@@ -177,7 +177,7 @@ def _account_queryset(request, values):
         "member", "member__office", "address", "recorded_by"
     )
     if values["office"]:
-        qs = qs.filter(member__office=values["office"])
+        qs = qs.filter(office=values["office"])
     status = values["status"]
     if status == selectors.INCOMPLETE:
         qs = qs.filter(status__in=selectors.OPEN_STATUSES)

@@ -39,6 +39,14 @@ def expected_progress(campaign):
     return out
 
 
+def copies_are_right():
+    """Every status row's copies of its member's office and of whether it counts."""
+    for r in AccountStatus.objects.select_related("member", "address"):
+        counts = r.member.is_active and (r.address is None or r.address.is_active)
+        assert (r.office_id, r.counted) == (r.member.office_id, counts), r
+    return True
+
+
 def stored_progress(campaign):
     return {
         p.member_id: (
@@ -66,6 +74,7 @@ def members(world, campaign):
 
 def test_every_kind_of_change_keeps_the_stored_progress_exact(world, campaign, members):
     assert stored_progress(campaign) == expected_progress(campaign)
+    assert copies_are_right()
     three = members[2]
     rows = list(AccountStatus.objects.filter(member=three, campaign=campaign).order_by("pk"))
 
@@ -105,6 +114,7 @@ def test_every_kind_of_change_keeps_the_stored_progress_exact(world, campaign, m
     services.accounts_enroll(member=members[0])
     assert stored_progress(campaign) == expected_progress(campaign)
     assert not MemberProgress.objects.filter(member=members[3]).exists()
+    assert copies_are_right()
 
     # A status written by hand through the ORM (an import, the admin) is followed too.
     AccountStatus.objects.filter(member=members[5], campaign=campaign).update(status=Status.EXCLUDED)
