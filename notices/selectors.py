@@ -62,7 +62,8 @@ def audience_summary(notice: Notice, *, sample_size: int = 10) -> dict:
         "total": total,
         "email": by_email,
         "print": total - by_email,
-        "sample": list(qs[:sample_size]),
+        # The first members by number: read in index order, where the audience's own order sorts them all.
+        "sample": list(qs.order_by("number")[:sample_size]),
     }
 
 
