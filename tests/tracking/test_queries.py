@@ -49,3 +49,14 @@ def test_query_count_does_not_grow_with_members(client, world, campaign, url):
     _add_members(world.office_a, 30)
     many = _queries(client, url)
     assert many == few, f"{url}: {few} queries with 5 members, {many} with 35"
+
+
+@pytest.mark.parametrize("path", ["/notices/", "/notices/audience/?audience_status=pending&audience_edition_rule=any"])
+def test_admin_pages_query_count_does_not_grow_with_members(client, world, campaign, path):
+    login(client, world.admin)
+    url = path + (f"&campaign={campaign.pk}" if "?" in path else "")
+    _add_members(world.office_a, 3)
+    few = _queries(client, url)
+    _add_members(world.office_b, 30)
+    many = _queries(client, url)
+    assert many == few, f"{url}: {few} queries with 5 members, {many} with 35"
