@@ -19,6 +19,7 @@ from mailaddresses.models import AdditionalMailAddress
 from members.demo.data import BUSINESS_WORDS, FORMS, NAME_WORDS, OFFICE_AREAS, OFFICE_WEIGHTS
 from members.models import Member, SalesOffice, member_search_key
 from notices.models import Channel, Delivery, Notice
+from tracking import progress
 from tracking.models import AccountStatus, Campaign, Source, Status, StatusChange
 
 DEMO_PASSWORD = "demo-efnet-2026"  # noqa: S105 - the documented, fictitious demo login
@@ -101,41 +102,49 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
         size = min(BATCH, members - batch_start)
         with transaction.atomic():
             batch_members, batch_addresses = _make_batch(rng, offices, weights, start_number + batch_start, size)
-            Member.objects.bulk_create(batch_members)
+            _insert(Member, batch_members)
             for address in batch_addresses:
                 # Re-assigning the cached member copies its new primary key into member_id.
                 address.member = address.member
-            AdditionalMailAddress.objects.bulk_create(batch_addresses)
+            _insert(AdditionalMailAddress, batch_addresses)
             statuses = _make_statuses(rng, campaign, batch_members, batch_addresses)
-            AccountStatus.objects.bulk_create(statuses)
+            if _insert(AccountStatus, statuses):
+                # COPY skips AccountStatus' queryset, which keeps the members' progress on bulk_create.
+                progress.refresh(member_ids=[m.pk for m in batch_members], campaign_ids=[campaign.pk])
             # The history behind each demo status, so member timelines are not empty.
-            StatusChange.objects.bulk_create(
-                StatusChange(
-                    account_status=row,
-                    from_status=Status.NOT_NOTIFIED,
-                    to_status=row.status,
-                    status_on=row.status_on,
-                    source=row.source,
-                    note=row.note,
-                )
-                for row in statuses
-                if row.status != Status.NOT_NOTIFIED
+            _insert(
+                StatusChange,
+                [
+                    StatusChange(
+                        account_status=row,
+                        from_status=Status.NOT_NOTIFIED,
+                        to_status=row.status,
+                        status_on=row.status_on,
+                        source=row.source,
+                        note=row.note,
+                    )
+                    for row in statuses
+                    if row.status != Status.NOT_NOTIFIED
+                ],
             )
             if first_notice is not None:
                 # 第1報 reached every member with an account past 未案内.
                 notified = {row.member_id for row in statuses if row.status != Status.NOT_NOTIFIED}
-                Delivery.objects.bulk_create(
-                    Delivery(
-                        notice=first_notice,
-                        member=m,
-                        channel=Channel.EMAIL if m.email else Channel.PRINT,
-                        status=Delivery.Status.SENT,
-                        attempts=1,
-                        sent_at=first_notice.approved_at,
-                        tracking_done=True,
-                    )
-                    for m in batch_members
-                    if m.pk in notified
+                _insert(
+                    Delivery,
+                    [
+                        Delivery(
+                            notice=first_notice,
+                            member=m,
+                            channel=Channel.EMAIL if m.email else Channel.PRINT,
+                            status=Delivery.Status.SENT,
+                            attempts=1,
+                            sent_at=first_notice.approved_at,
+                            tracking_done=True,
+                        )
+                        for m in batch_members
+                        if m.pk in notified
+                    ],
                 )
         counts["members"] += size
         # With DEBUG on, Django keeps the last 9,000 statements, each a 2,000-row INSERT here: let them go.
@@ -147,6 +156,34 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
     counts["seconds"] = round(time.monotonic() - started, 1)
     counts["users_created"] = users
     return counts
+
+
+def _insert(model, objs: list) -> bool:
+    """``bulk_create``, or on PostgreSQL ``COPY`` (several times faster for 100,000 members: no INSERT text
+    to build and parse). For COPY the primary keys are drawn from the table's sequence first, so the objects
+    get them as bulk_create would give them, and each value goes through its field's ``pre_save`` and
+    ``get_db_prep_save`` as in a save (the encrypted fields encrypt there). Returns True if it copied."""
+    if connection.vendor != "postgresql" or not objs:
+        model.objects.bulk_create(objs)
+        return False
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+        columns = ", ".join(quote(f.column) for f in fields)
+        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
 
 
 def _first_notice(campaign) -> Notice | None:
@@ -232,7 +269,8 @@ def _make_statuses(rng, campaign, members, addresses):
     accounts = [(m, None) for m in members] + [(a.member, a) for a in addresses]
     for member, address in accounts:
         roll = rng.random()
-        row = AccountStatus(campaign=campaign, member=member, address=address)
+        # Every demo member and address is active: the status row's copies are the member's office and True.
+        row = AccountStatus(campaign=campaign, member=member, address=address, office_id=member.office_id, counted=True)
         if roll < 0.45:
             done_on = date(2026, 6, 3) + timedelta(days=int(rng.triangular(0, 170, 10)))
             row.status, row.status_on = Status.DONE, done_on
