@@ -35,3 +35,53 @@ def phone(value: str | None) -> str:
 def postal_code(value: str | None) -> str:
     digits = re.sub(r"\D", "", nfkc(value).replace("〒", ""))
     return f"{digits[:3]}-{digits[3:]}" if len(digits) == 7 else nfkc(value).replace("〒", "").strip()
+
+
+# 異体字 a clerk cannot type (or types in the common form): each is searched as its common form. Several are
+# CJK compatibility ideographs that NFKC keeps (﨑 U+FA11, 𠮷 U+20BB7 is outside the BMP, 髙 is unified).
+VARIANT_CHARS = str.maketrans(
+    {
+        "髙": "高",
+        "﨑": "崎",
+        "嵜": "崎",
+        "𠮷": "吉",
+        "濵": "浜",
+        "濱": "浜",
+        "邉": "辺",
+        "邊": "辺",
+        "齋": "斎",
+        "齊": "斉",
+        "德": "徳",
+        "槗": "橋",
+        "桒": "桑",
+        "冨": "富",
+        "曻": "昇",
+        "黑": "黒",
+        "澤": "沢",
+        "廣": "広",
+        "國": "国",
+        "櫻": "桜",
+        "眞": "真",
+        "峯": "峰",
+        "嶋": "島",
+        "嶌": "島",
+        "栁": "柳",
+    }
+)
+# Small kana and their large forms, so キャノン finds キヤノン (company names often use large kana).
+SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+SEARCH_SEPARATOR = "|"
+
+
+def search_text(value: str | None) -> str:
+    """The one normalised form that member search compares: NFKC (full/half width), lower case, hiragana
+    as katakana, small kana as large, common forms of 異体字 (髙→高, 﨑→崎, 𠮷→吉), no spaces or 中黒.
+    Stored values (``Member.search_key``) and what the clerk types both go through it, on every database."""
+    text = kana(value).lower().translate(VARIANT_CHARS).translate(SMALL_KANA)
+    return re.sub(r"[\s・･" + re.escape(SEARCH_SEPARATOR) + r"]", "", text)
+
+
+def search_key(*parts: str | None) -> str:
+    """Several values searched as one column: each normalised, kept apart by a separator a query never holds,
+    so a match cannot straddle two values."""
+    return SEARCH_SEPARATOR + SEARCH_SEPARATOR.join(filter(None, (search_text(p) for p in parts))) + SEARCH_SEPARATOR

@@ -2,12 +2,12 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from efnet.fields import EncryptedTextField
 from efnet.scoping import taken_message
-from members.models import DEFAULT_MAIL_SERVER, Member, SalesOffice
+from members.models import DEFAULT_MAIL_SERVER, Member, SalesOffice, refresh_search_keys
 
 
 class AdditionalMailAddress(models.Model):
@@ -35,6 +35,25 @@ class AdditionalMailAddress(models.Model):
 
     def __str__(self):
         return f"追加メールアドレス{self.slot} {self.address}"
+
+    # The member's search key holds its additional addresses, and its tracking progress counts the active
+    # ones: keep both in step with every save and delete, in the same transaction.
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._member_changed()
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            result = super().delete(*args, **kwargs)
+            self._member_changed()
+        return result
+
+    def _member_changed(self):
+        from tracking import progress
+
+        refresh_search_keys([self.member_id])
+        progress.refresh(member_ids=[self.member_id])
 
     def unique_error_message(self, model_class, unique_check):
         # Django's default names the model ("この 会員番号 を持った 会員 が既に存在します"). Forms say more to

@@ -3,7 +3,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from efnet import normalize
@@ -91,6 +92,9 @@ class Member(models.Model):
     smtp_server = models.CharField(_("送信メール(SMTP)サーバー"), max_length=100, default=DEFAULT_MAIL_SERVER)
     is_active = models.BooleanField(_("有効"), default=True)
     note = models.TextField(_("メモ"), blank=True)
+    # What member search compares, kept by ``save`` (and by additional addresses' saves): see
+    # ``normalize.search_key``. On PostgreSQL a trigram GIN index serves partial matches (migration 0003).
+    search_key = models.TextField(default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,10 +103,32 @@ class Member(models.Model):
         verbose_name = _("会員")
         verbose_name_plural = _("会員")
         permissions = [("reveal_password", _("保存されたパスワードを表示・印字できる"))]
-        indexes = [models.Index(fields=["office", "number"])]
+        indexes = [
+            models.Index(fields=["office", "number"]),
+            # Lists and counts of active members (by number, of all or one office) read these alone.
+            models.Index(fields=["number"], condition=Q(is_active=True), name="members_active_number"),
+            models.Index(fields=["office", "number"], condition=Q(is_active=True), name="members_active_office"),
+        ]
 
     def __str__(self):
         return f"{self.number} {self.name}"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or SEARCH_KEY_SOURCES & set(update_fields):
+            addresses = list(self.additional_addresses.values_list("address", flat=True)) if self.pk else []
+            self.search_key = member_search_key(self, addresses)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_key"}
+        if self._state.adding or (update_fields is not None and not PROGRESS_SOURCES & set(update_fields)):
+            super().save(*args, **kwargs)
+            return
+        from tracking import progress
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            # The stored per-member progress carries the office and counts only active members.
+            progress.refresh(member_ids=[self.pk])
 
     @property
     def audit_member(self):
@@ -126,6 +152,30 @@ class Member(models.Model):
         self.postal_code = normalize.postal_code(self.postal_code)
         self.phone = normalize.phone(self.phone)
         self.fax = normalize.phone(self.fax)
+
+
+SEARCH_KEY_SOURCES = {"name", "name_kana", "biglobe_user_id", "email"}
+PROGRESS_SOURCES = {"office", "office_id", "is_active"}
+
+
+def member_search_key(member, addresses) -> str:
+    """Company name, kana reading, BIGLOBE user ID, mail address and every additional address, normalised."""
+    return normalize.search_key(member.name, member.name_kana, member.biglobe_user_id, member.email, *addresses)
+
+
+def refresh_search_keys(member_ids) -> None:
+    """Recompute the search keys of these members (after their additional addresses changed): two queries."""
+    from mailaddresses.models import AdditionalMailAddress
+
+    addresses: dict[int, list[str]] = {}
+    for member_id, address in AdditionalMailAddress.objects.filter(member_id__in=member_ids).values_list(
+        "member_id", "address"
+    ):
+        addresses.setdefault(member_id, []).append(address)
+    members = list(Member.objects.filter(pk__in=member_ids).only(*SEARCH_KEY_SOURCES, "search_key"))
+    for m in members:
+        m.search_key = member_search_key(m, addresses.get(m.pk, []))
+    Member.objects.bulk_update(members, ["search_key"])
 
 
 class MemberCard(models.Model):

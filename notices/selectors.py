@@ -6,28 +6,26 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from mailaddresses.models import AdditionalMailAddress
 from members.models import Member, SalesOffice
 from notices.models import Channel, Delivery, Notice
-from tracking.models import AccountStatus
-from tracking.selectors import OPEN_STATUSES, account_order, active_accounts_q, is_pending
+from tracking.models import AccountStatus, MemberProgress
+from tracking.selectors import OPEN_STATUSES, account_order, is_pending
 from tracking.selfreport import self_report_url
 
 
 def audience(notice: Notice) -> QuerySet[Member]:
     """The members ``notice``'s filters select (the notice may be unsaved: the edit page counts live)."""
     qs = Member.objects.filter(is_active=True).select_related("office")
-    statuses = AccountStatus.objects.filter(member=OuterRef("pk"), campaign_id=notice.campaign_id).filter(
-        active_accounts_q()
-    )
-    has_open = Exists(statuses.filter(status__in=OPEN_STATUSES))
+    # The member's stored progress in the campaign (one row per member; none when no account counts).
+    progress = MemberProgress.objects.filter(member=OuterRef("pk"), campaign_id=notice.campaign_id)
     if notice.audience_status == Notice.AudienceStatus.PENDING:
-        qs = qs.filter(has_open)
+        qs = qs.filter(Exists(progress.filter(state__in=OPEN_STATUSES)))
     elif notice.audience_status == Notice.AudienceStatus.COMPLETE:
-        qs = qs.filter(Exists(statuses)).exclude(has_open)
+        qs = qs.filter(Exists(progress.exclude(state__in=OPEN_STATUSES)))
     if notice.audience_office_id:
         qs = qs.filter(office_id=notice.audience_office_id)
     has_addresses = Exists(AdditionalMailAddress.objects.filter(member=OuterRef("pk"), is_active=True))
@@ -60,13 +58,14 @@ def channel_for(member: Member) -> str:
 
 def audience_summary(notice: Notice, *, sample_size: int = 10) -> dict:
     qs = audience(notice)
-    total = qs.count()
-    by_email = qs.exclude(email="").count()
+    counts = qs.aggregate(total=Count("pk"), email=Count("pk", filter=~Q(email="")))
+    total, by_email = counts["total"], counts["email"]
     return {
         "total": total,
         "email": by_email,
         "print": total - by_email,
-        "sample": list(qs[:sample_size]),
+        # The first members by number: read in index order, where the audience's own order sorts them all.
+        "sample": list(qs.order_by("number")[:sample_size]),
     }
 
 

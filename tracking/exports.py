@@ -6,10 +6,12 @@ leading apostrophe, so ``=HYPERLINK(...)`` in a company name is shown as text an
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import IO
 
 from django.utils import timezone
 
@@ -24,50 +26,31 @@ def neutralise(value) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def call_list_rows(states, *, campaign) -> Iterable[list[str]]:
-    """Rows for a ``member_states`` queryset, in chunks: two more queries a chunk, none per member."""
-    from tracking.selectors import hydrate, pending_labels
-
-    chunk: list = []
-
-    def flush():
-        members = hydrate(chunk)
-        labels = pending_labels(member_ids=[m.pk for m in members], campaign=campaign)
-        for m in members:
-            last = timezone.localtime(m.last_notice).strftime("%Y/%m/%d") if m.last_notice else "未案内"
-            yield [
-                m.number,
-                m.name,
-                m.name_kana,
-                m.phone,
-                m.fax,
-                m.office.name,
-                "、".join(labels.get(m.pk, [])),
-                last,
-            ]
-
-    for row in states.iterator(chunk_size=CHUNK):
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
-            yield from flush()
-            chunk = []
-    if chunk:
-        yield from flush()
+def call_list_rows(states, *, campaign=None) -> Iterable[list[str]]:
+    """Rows for a ``member_states`` queryset: one query, read in chunks (a server-side cursor on PostgreSQL),
+    with the open accounts' labels stored on the progress row. Nothing is kept beyond a chunk."""
+    columns = ("member__number", "member__name", "member__name_kana", "member__phone", "member__fax")
+    rows = states.values_list(*columns, "office__name", "pending_labels", "last_notice")
+    for *member, office, labels, last_notice in rows.iterator(chunk_size=CHUNK):
+        last = timezone.localtime(last_notice).strftime("%Y/%m/%d") if last_notice else "未案内"
+        yield [*member, office, labels, last]
 
 
-def to_csv(rows: Iterable[list[str]], *, encoding: str) -> tuple[bytes, int, int]:
-    """Returns (file bytes, data rows, characters replaced). ``encoding`` is "cp932" or "utf-8-sig".
+def stream_csv(rows: Iterable[list[str]], *, encoding: str, lines_per_chunk: int = 500) -> Iterator[bytes]:
+    """The CSV file as byte chunks of a few hundred lines. ``encoding`` is "cp932" or "utf-8-sig".
 
-    CP932 cannot hold every character (e.g. 髙 in some forms, emoji, ㈱ is fine): such a character becomes 〓
-    and a closing line says how many were replaced, so nothing is silently lost and the export never fails.
-    """
+    CP932 cannot hold every character (e.g. 𠮷, emoji; ㈱ is fine): such a character becomes 〓 and a closing
+    line says how many were replaced, so nothing is silently lost and the export never fails."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
+    if encoding == "utf-8-sig":
+        yield codecs.BOM_UTF8
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
     writer.writerow(HEADERS)
-    count = replaced = 0
-    for row in rows:
+    replaced = 0
+    for lines, row in enumerate(rows, start=1):
         cells = [neutralise(c) for c in row]
-        if encoding == "cp932":
+        if codec == "cp932":
             fixed = []
             for cell in cells:
                 safe, n = _cp932_safe(cell)
@@ -75,7 +58,10 @@ def to_csv(rows: Iterable[list[str]], *, encoding: str) -> tuple[bytes, int, int
                 replaced += n
             cells = fixed
         writer.writerow(cells)
-        count += 1
+        if lines % lines_per_chunk == 0:
+            yield buffer.getvalue().encode(codec)
+            buffer.seek(0)
+            buffer.truncate()
     if replaced:
         writer.writerow(
             [
@@ -83,7 +69,7 @@ def to_csv(rows: Iterable[list[str]], *, encoding: str) -> tuple[bytes, int, int
                 "正しい表記はUTF-8版またはExcel版で確認してください。"
             ]
         )
-    return buffer.getvalue().encode(encoding), count, replaced
+    yield buffer.getvalue().encode(codec)
 
 
 def _cp932_safe(text: str) -> tuple[str, int]:
@@ -102,32 +88,37 @@ def _cp932_safe(text: str) -> tuple[str, int]:
         return "".join(out), n
 
 
-def to_xlsx(rows: Iterable[list[str]], *, title: str) -> tuple[bytes, int]:
+def write_xlsx(rows: Iterable[list[str]], *, title: str, out: IO[bytes]) -> int:
+    """The call list as .xlsx into ``out`` (a temporary file), in openpyxl's write-only mode: rows go to disk
+    as they come, so memory stays flat whatever the size. Every cell is text (a member number keeps its
+    leading zeros, nothing is evaluated). Returns the number of data rows."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    wb = Workbook(write_only=False)
-    ws = wb.active
-    ws.title = "コールリスト"
-    ws.append(HEADERS)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    count = 0
-    for row in rows:
-        ws.append([neutralise(c) for c in row])
-        count += 1
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("コールリスト")
     for column, width in zip("ABCDEFGH", (10, 34, 30, 15, 15, 12, 22, 12), strict=True):
         ws.column_dimensions[column].width = width
     ws.freeze_panes = "A2"
-    # Every cell is text: a member number keeps its leading zeros, and nothing is evaluated.
-    for line in ws.iter_rows(min_row=2):
-        for cell in line:
-            cell.data_type = "s"
-            cell.number_format = "@"
+    bold = Font(bold=True)
+
+    def text_cell(value, font=None):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        cell.number_format = "@"
+        if font is not None:
+            cell.font = font
+        return cell
+
+    ws.append([text_cell(h, bold) for h in HEADERS])
+    count = 0
+    for row in rows:
+        ws.append([text_cell(neutralise(c)) for c in row])
+        count += 1
     wb.properties.title = title
-    out = io.BytesIO()
     wb.save(out)
-    return out.getvalue(), count
+    return count
 
 
 def filename(campaign, office, fmt: str, now: datetime | None = None) -> str:

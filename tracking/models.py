@@ -2,7 +2,7 @@
 per campaign. The status is stored, never derived from other tables."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +42,62 @@ class Source(models.TextChoices):
     NOTICE = "案内送付", _("案内送付")
 
 
+class AccountStatusQuerySet(models.QuerySet):
+    """Writes through the ORM keep ``MemberProgress`` in step, in the same transaction, whoever makes them
+    (services, imports, the admin, tests): a stored aggregate that a forgotten call could leave stale is
+    worse than none."""
+
+    def update(self, **kwargs):
+        if not PROGRESS_FIELDS & kwargs.keys():
+            return super().update(**kwargs)
+        from tracking import progress
+
+        with transaction.atomic(using=self.db):
+            pairs = self.order_by().values_list("member_id", "campaign_id").distinct()
+            pairs.query.select_for_update = False  # FOR UPDATE cannot go with DISTINCT; the rows are locked below
+            keys = list(pairs)
+            count = super().update(**kwargs)
+            progress.refresh_pairs(keys)
+        return count
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from tracking import progress
+
+        objs = list(objs)
+        fill_copies(objs)
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            progress.refresh_pairs({(o.member_id, o.campaign_id) for o in created})
+        return created
+
+
+def fill_copies(rows) -> None:
+    """Set ``office`` and ``counted`` on new status rows from their member and address (two queries)."""
+    rows = [r for r in rows if r.office_id is None]
+    if not rows:
+        return
+    members = {
+        pk: (office_id, active)
+        for pk, office_id, active in Member.objects.filter(pk__in={r.member_id for r in rows}).values_list(
+            "pk", "office_id", "is_active"
+        )
+    }
+    address_ids = {r.address_id for r in rows if r.address_id}
+    active_addresses = (
+        set(AdditionalMailAddress.objects.filter(pk__in=address_ids, is_active=True).values_list("pk", flat=True))
+        if address_ids
+        else set()
+    )
+    for r in rows:
+        office_id, member_active = members.get(r.member_id, (None, False))
+        r.office_id = office_id
+        r.counted = member_active and (r.address_id is None or r.address_id in active_addresses)
+
+
+# Fields of AccountStatus that a member's progress depends on.
+PROGRESS_FIELDS = {"status", "last_notified_at", "member", "member_id", "address", "address_id", "campaign"}
+
+
 class AccountStatus(models.Model):
     """The state of one account in one campaign. ``address`` empty = the member's primary account."""
 
@@ -61,6 +117,15 @@ class AccountStatus(models.Model):
     # Optimistic concurrency: an update names the version it saw; a stale one is refused, not applied.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    # Copies, so the dashboard's series and the account list filter without joining members and addresses:
+    # the member's office, and whether the account counts (member active, address active or primary).
+    # Filled on insert and corrected by ``tracking.progress`` whenever the member or an address changes.
+    office = models.ForeignKey(
+        "members.SalesOffice", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    counted = models.BooleanField(default=True, editable=False)
+
+    objects = AccountStatusQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("アカウント別状況")
@@ -77,10 +142,33 @@ class AccountStatus(models.Model):
             models.Index(fields=["campaign", "status"]),
             # Per-member grouping for the dashboard and lists reads this index in order.
             models.Index(fields=["campaign", "member", "status"], name="tracking_acc_campaign_member"),
+            # The dashboard's completions per day, and the account list, of one office or all.
+            models.Index(
+                fields=["campaign", "status", "office", "status_on"],
+                condition=Q(counted=True),
+                name="tracking_acc_counted",
+            ),
         ]
 
     def __str__(self):
         return f"{self.account_label}: {self.status}"
+
+    def save(self, *args, **kwargs):
+        from tracking import progress
+
+        if self._state.adding:
+            fill_copies([self])
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            progress.refresh_pairs([(self.member_id, self.campaign_id)])
+
+    def delete(self, *args, **kwargs):
+        from tracking import progress
+
+        with transaction.atomic():
+            result = super().delete(*args, **kwargs)
+            progress.refresh_pairs([(self.member_id, self.campaign_id)])
+        return result
 
     @property
     def account_label(self) -> str:
@@ -89,6 +177,55 @@ class AccountStatus(models.Model):
     @property
     def audit_member(self):
         return self.member
+
+
+class MemberProgress(models.Model):
+    """A member's state in a campaign, stored so the dashboard and the lists read one row per member instead
+    of grouping every account. Rewritten by ``tracking.progress`` in the transaction that changes any of the
+    member's status rows, its office or its active flags (see ``AccountStatusQuerySet``); a member with no
+    account that counts (inactive, or no active account) has no row.
+
+    ``state`` follows the rule of the dashboard: any 未案内 → 未案内; else any 案内済 → 案内済; else any 完了 →
+    完了; else 対象外. ``office`` is the member's, so an office's figures read only that office's rows."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="progress")
+    office = models.ForeignKey("members.SalesOffice", on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(_("状態"), max_length=10, choices=Status.choices)
+    n_not_notified = models.PositiveIntegerField(default=0)
+    n_notified = models.PositiveIntegerField(default=0)
+    n_done = models.PositiveIntegerField(default=0)
+    n_excluded = models.PositiveIntegerField(default=0)
+    # The newest notice among the open accounts (None: never notified, or nothing open).
+    last_notice = models.DateTimeField(null=True, blank=True)
+    # The open accounts, for call lists: "メイン、追加2".
+    pending_labels = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("会員別状況")
+        verbose_name_plural = _("会員別状況")
+        constraints = [models.UniqueConstraint(fields=["campaign", "member"], name="one_progress_per_member")]
+        indexes = [
+            models.Index(fields=["campaign", "office", "state"], name="tracking_progress_office"),
+            # The incomplete, longest waiting first, of all offices or one: read in order, no sort.
+            models.Index(
+                fields=["campaign", "last_notice"],
+                condition=Q(state__in=["未案内", "案内済"]),
+                name="tracking_progress_waiting",
+            ),
+            models.Index(
+                fields=["campaign", "office", "last_notice"],
+                condition=Q(state__in=["未案内", "案内済"]),
+                name="tracking_progress_waiting_o",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id}/{self.campaign_id}: {self.state}"
+
+    @property
+    def n_pending(self) -> int:
+        return self.n_not_notified + self.n_notified
 
 
 class StatusChange(models.Model):

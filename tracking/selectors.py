@@ -3,13 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db import connection
-from django.db.models import Case, CharField, Count, F, IntegerField, Max, Min, Q, QuerySet, Value, When
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from efnet.scoping import offices_visible_to, visible_to
 from members.models import Member
-from tracking.models import AccountStatus, Campaign, Status
+from members.selectors import member_text_q
+from tracking.models import AccountStatus, Campaign, MemberProgress, Status
 
 
 def current_campaign() -> Campaign | None:
@@ -73,74 +73,59 @@ STATUS_ORDER = [Status.NOT_NOTIFIED, Status.NOTIFIED, Status.DONE, Status.EXCLUD
 # A member's state in a campaign, from its active accounts: any 未案内 → 未案内; else any 案内済 → 案内済;
 # else any 完了 → 完了 (every account done or excluded); else 対象外 (every account excluded).
 MEMBER_STATES = STATUS_ORDER
-# The member's state is its accounts' lowest rank: 未案内 1, 案内済 2, 完了 3, 対象外 4.
-STATUS_RANK = Case(
-    *[When(status=s, then=Value(i)) for i, s in enumerate(STATUS_ORDER, start=1)],
-    output_field=IntegerField(),
-)
+# MemberProgress columns counting a member's accounts by status.
+ACCOUNT_COLUMNS = {
+    Status.NOT_NOTIFIED: "n_not_notified",
+    Status.NOTIFIED: "n_notified",
+    Status.DONE: "n_done",
+    Status.EXCLUDED: "n_excluded",
+}
 INCOMPLETE = "未完了"  # list filter: 未案内 or 案内済
 
 
 def campaign_accounts(*, user, campaign) -> QuerySet[AccountStatus]:
     """The accounts that count in ``campaign`` (active members, active accounts), narrowed to what ``user``
     may see."""
-    qs = AccountStatus.objects.filter(campaign=campaign, member__is_active=True).filter(active_accounts_q())
-    return visible_to(user, qs, office_path="member__office")
+    qs = AccountStatus.objects.filter(campaign=campaign, counted=True)
+    return visible_to(user, qs, office_path="office")
 
 
-def member_states(*, user, campaign, office=None, text: str = "") -> QuerySet:
-    """One row per member enrolled in ``campaign`` that ``user`` may see (dicts, grouped in the database):
-    member_id, office_id, n_not_notified, n_notified, n_done, n_excluded, n_pending, last_notice (newest
-    notice among the open accounts) and ``state``. Grouped over the status rows by member only, so it stays
-    cheap with 100,000 members; ``hydrate`` turns a page of rows into Member objects."""
-    qs = campaign_accounts(user=user, campaign=campaign)
+def progress_rows(*, user, campaign) -> QuerySet[MemberProgress]:
+    """The stored per-member progress of ``campaign`` that ``user`` may see (active members with at least
+    one active account). The office is on the row itself, so an office user's queries read that office's
+    rows through the (campaign, office, state) index, and nothing here groups account rows."""
+    return visible_to(user, MemberProgress.objects.filter(campaign=campaign), office_path="office")
+
+
+def member_states(*, user, campaign, office=None, text: str = "") -> QuerySet[MemberProgress]:
+    """One row per member enrolled in ``campaign`` that ``user`` may see, with ``state``, ``n_pending``,
+    ``last_notice`` and ``pending_labels`` stored; ``hydrate`` turns a page of rows into Member objects."""
+    qs = progress_rows(user=user, campaign=campaign)
     if office is not None:
-        qs = qs.filter(member__office=office)
-    if text:
-        from efnet import normalize
-
-        number = normalize.member_number(text)
-        cond = Q(member__name__icontains=text) | Q(member__name_kana__icontains=normalize.kana(text))
-        if number.isdigit():
-            cond |= Q(member__number__startswith=number)
-        qs = qs.filter(cond)
-
-    return (
-        qs.order_by()
-        .values("member_id")
-        .annotate(
-            # Aggregates, so the grouping is by member alone and follows the (campaign, member) index.
-            office_id=Max("member__office_id"),
-            rank=Min(STATUS_RANK),
-            n_pending=Count("id", filter=Q(status__in=OPEN_STATUSES)),
-            last_notice=Max("last_notified_at", filter=Q(status__in=OPEN_STATUSES)),
-        )
-        .annotate(
-            state=Case(
-                *[When(rank=i, then=Value(s.value)) for i, s in enumerate(STATUS_ORDER, start=1)],
-                output_field=CharField(),
-            )
-        )
-    )
+        qs = qs.filter(office=office)
+    condition = member_text_q(text, prefix="member__")
+    if condition is not None:
+        qs = qs.filter(condition)
+    return qs.select_related("member", "office")
 
 
 def filter_member_state(qs: QuerySet, state: str) -> QuerySet:
     if state == INCOMPLETE:
-        return qs.filter(rank__lte=2)
+        return qs.filter(state__in=OPEN_STATUSES)
     if state in MEMBER_STATES:
-        return qs.filter(rank=STATUS_ORDER.index(state) + 1)
+        return qs.filter(state=state)
     return qs
 
 
 def hydrate(rows) -> list[Member]:
-    """Member objects (with office) for rows of ``member_states``, in the rows' order, carrying their counts."""
-    rows = list(rows)
-    members = Member.objects.select_related("office").in_bulk([r["member_id"] for r in rows])
+    """Member objects (with office) for ``member_states`` rows, in the rows' order, carrying their progress.
+    No query: the rows were read with their member and office."""
     out = []
     for r in rows:
-        m = members[r["member_id"]]
-        for key in ("n_pending", "last_notice", "state"):
-            setattr(m, key, r[key])
+        m = r.member
+        m.office = r.office  # the progress row carries the member's office
+        m.n_pending, m.last_notice, m.state = r.n_pending, r.last_notice, r.state
+        m.pending_labels = r.pending_labels.split("、") if r.pending_labels else []
         out.append(m)
     return out
 
@@ -166,7 +151,8 @@ class OfficeRow:
 
 
 def dashboard_rows(*, user, campaign) -> tuple[list[OfficeRow], OfficeRow]:
-    """Per visible office and in total: accounts and members by status. Two GROUP BY queries.
+    """Per visible office and in total: accounts and members by status. One GROUP BY over the stored
+    per-member progress (one row per member), never over the account rows.
 
     % complete = 完了 / (total − 対象外)."""
     offices = list(offices_visible_to(user))
@@ -175,33 +161,20 @@ def dashboard_rows(*, user, campaign) -> tuple[list[OfficeRow], OfficeRow]:
     for row in [*rows.values(), total]:
         row.accounts = {s: 0 for s in STATUS_ORDER} | {"total": 0}
         row.members = {s: 0 for s in STATUS_ORDER} | {"total": 0}
-    account_counts = (
-        campaign_accounts(user=user, campaign=campaign)
+    grouped = (
+        progress_rows(user=user, campaign=campaign)
         .order_by()
-        .values_list("member__office_id", "status")
-        .annotate(n=Count("id"))
+        .values("office_id", "state")
+        .annotate(members=Count("id"), **{status: Sum(column) for status, column in ACCOUNT_COLUMNS.items()})
     )
-    for office_id, status, n in account_counts:
-        for row in (rows.get(office_id), total):
+    for counts in grouped:
+        for row in (rows.get(counts["office_id"]), total):
             if row is not None:
-                row.accounts[status] += n
-                row.accounts["total"] += n
-    sql, params = (
-        member_states(user=user, campaign=campaign).values("member_id", "office_id", "rank").query.sql_with_params()
-    )
-    # Counting members by state needs a GROUP BY over the per-member GROUP BY, which the ORM cannot say.
-    # ``sql`` is Django's own compiled query with its values kept apart in ``params``: nothing user-typed is
-    # pasted into the text.
-    outer = f"SELECT t.office_id, t.rank, COUNT(*) FROM ({sql}) t GROUP BY t.office_id, t.rank"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(outer, params)
-        member_counts = cursor.fetchall()
-    for office_id, rank, n in member_counts:
-        state = STATUS_ORDER[rank - 1]
-        for row in (rows.get(office_id), total):
-            if row is not None:
-                row.members[state] += n
-                row.members["total"] += n
+                row.members[counts["state"]] += counts["members"]
+                row.members["total"] += counts["members"]
+                for status in STATUS_ORDER:
+                    row.accounts[status] += counts[status]
+                    row.accounts["total"] += counts[status]
     return list(rows.values()), total
 
 
@@ -212,7 +185,8 @@ def completion_series(*, user, campaign, until: date | None = None) -> list[tupl
         .filter(status=Status.DONE, status_on__isnull=False)
         .order_by()
         .values_list("status_on")
-        .annotate(n=Count("id"))
+        # Counting the grouped column keeps it an index-only scan of the counted-rows index.
+        .annotate(n=Count("status_on"))
     )
     start = min([campaign.started_on, *per_day.keys()])
     end = max([until or timezone.localdate(), *per_day.keys()])
@@ -226,11 +200,9 @@ def completion_series(*, user, campaign, until: date | None = None) -> list[tupl
 
 def waiting_members(*, user, campaign, limit: int = 20) -> list[Member]:
     """Incomplete members, longest waiting since their last notice first (never notified last)."""
-    rows = (
-        member_states(user=user, campaign=campaign)
-        .filter(rank__lte=2)
-        .order_by(F("last_notice").asc(nulls_last=True), "member__number")[:limit]
-    )
+    rows = filter_member_state(member_states(user=user, campaign=campaign), INCOMPLETE).order_by(
+        F("last_notice").asc(nulls_last=True), "member__number"
+    )[:limit]
     return hydrate(rows)
 
 

@@ -85,8 +85,17 @@ def status_record(
     return result
 
 
+def _lock_members(member_ids) -> None:
+    """Lock the members' rows, in id order, before their status rows: the progress refresh locks them too, so
+    every writer takes member rows first and two writers cannot wait on each other in opposite orders."""
+    from members.models import Member
+
+    list(Member.objects.select_for_update().filter(pk__in=member_ids).order_by("pk").values_list("pk", flat=True))
+
+
 @transaction.atomic
 def _status_record(*, account_status, status, actor, source, status_on, note, expected_version):
+    _lock_members([account_status.member_id])
     current = (
         AccountStatus.objects.select_for_update(of=("self",))
         .select_related("member", "address")
@@ -222,6 +231,7 @@ def accounts_mark_notified_many(*, members, campaign, actor=None, at: datetime) 
     from tracking.selectors import OPEN_STATUSES, active_accounts_q
 
     by_id = {m.pk: m for m in members}
+    _lock_members(by_id)
     open_rows = list(
         AccountStatus.objects.select_for_update(of=("self",))
         .filter(member_id__in=by_id, campaign=campaign, status__in=OPEN_STATUSES)
@@ -302,6 +312,7 @@ def self_report_submit(*, member, campaign, nonce: str, account_ids: list[int]) 
             use = SelfReportUse.objects.create(nonce=nonce, campaign=campaign, member=member)
     except IntegrityError:
         raise LinkAlreadyUsedError from None
+    _lock_members([member.pk])
     rows = list(
         AccountStatus.objects.select_for_update(of=("self",))
         .filter(member=member, campaign=campaign, status__in=OPEN_STATUSES, pk__in=account_ids)

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import tempfile
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Q
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.db.models import F
+from django.http import FileResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from efnet import audit, normalize
+from efnet import audit
 from efnet.ids import page_number, parse_id, parse_optional_id
 from efnet.middleware import public
 from efnet.permissions import can_edit_members, require_member_editor
 from efnet.request_context import client_ip
 from efnet.scoping import get_visible_or_404, visible_to
 from members.models import Member
+from members.selectors import member_text_q
 from tracking import exports, selectors, selfreport, services
 from tracking.chart import completion_chart
 from tracking.forms import RECORD_RETRY, ListFilterForm, StatusActionForm
@@ -56,13 +58,8 @@ def _no_campaign(request):
 
 
 def _text_filter(qs, q: str, prefix: str = ""):
-    if not q:
-        return qs
-    number = normalize.member_number(q)
-    cond = Q(**{f"{prefix}name__icontains": q}) | Q(**{f"{prefix}name_kana__icontains": normalize.kana(q)})
-    if number.isdigit():
-        cond |= Q(**{f"{prefix}number__startswith": number})
-    return qs.filter(cond)
+    condition = member_text_q(q, prefix)
+    return qs if condition is None else qs.filter(condition)
 
 
 def dashboard(request):
@@ -76,9 +73,7 @@ def dashboard(request):
     counted = total.accounts["total"] - total.accounts[Status.EXCLUDED]
     chart = completion_chart(series, total=counted, deadline=campaign.deadline, today=today)
     waiting = selectors.waiting_members(user=request.user, campaign=campaign)
-    labels = selectors.pending_labels(member_ids=[m.pk for m in waiting], campaign=campaign)
     for m in waiting:
-        m.pending_labels = labels.get(m.pk, [])
         m.waiting_days = (today - timezone.localdate(m.last_notice)).days if m.last_notice else None
     return render(
         request,
@@ -116,10 +111,8 @@ def member_list(request):
         return _no_campaign(request)
     page = Paginator(_member_queryset(request, values), MEMBER_PAGE).get_page(page_number(request))
     page.object_list = selectors.hydrate(page.object_list)
-    labels = selectors.pending_labels(member_ids=[m.pk for m in page.object_list], campaign=values["campaign"])
     today = timezone.localdate()
     for m in page.object_list:
-        m.pending_labels = labels.get(m.pk, [])
         m.waiting_days = (today - timezone.localdate(m.last_notice)).days if m.last_notice else None
     return render(
         request,
@@ -142,20 +135,16 @@ EXPORT_FORMATS = {
 
 
 def member_export(request, fmt):
-    """The filtered member list as a call list file. Audited with its row count."""
+    """The filtered member list as a call list file, streamed: CSV is written as the rows are read, .xlsx is
+    built in a temporary file (openpyxl write-only) and sent from it, so memory stays flat whatever the size.
+    Audited, with its row count, before the first byte goes out."""
     if fmt not in EXPORT_FORMATS:
         return HttpResponseBadRequest("形式が正しくありません。")
     form, values = _filters(request)
     campaign = values["campaign"]
     if campaign is None:
         return _no_campaign(request)
-    rows = exports.call_list_rows(_member_queryset(request, values), campaign=campaign)
-    encoding, content_type = EXPORT_FORMATS[fmt]
-    replaced = 0
-    if fmt == "xlsx":
-        body, count = exports.to_xlsx(rows, title=f"{campaign.name} コールリスト")
-    else:
-        body, count, replaced = exports.to_csv(rows, encoding=encoding)
+    states = _member_queryset(request, values)
     applied_office = values["office"] or request.user.office  # an office user's list is their office's
     audit.record(
         "tracking.calllist.exported",
@@ -164,8 +153,7 @@ def member_export(request, fmt):
         target=campaign,
         details={
             "format": fmt,
-            "rows": count,
-            "replaced_characters": replaced,
+            "rows": states.count(),
             "filters": {
                 "office": applied_office.name if applied_office else "すべての営業所",
                 "office_id": applied_office.pk if applied_office else None,
@@ -174,8 +162,18 @@ def member_export(request, fmt):
             },
         },
     )
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{exports.filename(campaign, values["office"], fmt)}"'
+    rows = exports.call_list_rows(states)
+    encoding, content_type = EXPORT_FORMATS[fmt]
+    name = exports.filename(campaign, values["office"], fmt)
+    if fmt == "xlsx":
+        # Closed (and so deleted) by FileResponse once sent, which a context manager here would do too early.
+        spool = tempfile.TemporaryFile()  # noqa: SIM115
+        exports.write_xlsx(rows, title=f"{campaign.name} コールリスト", out=spool)
+        spool.seek(0)
+        response = FileResponse(spool, content_type=content_type, as_attachment=True, filename=name)
+    else:
+        response = StreamingHttpResponse(exports.stream_csv(rows, encoding=encoding), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -185,7 +183,7 @@ def _account_queryset(request, values):
         "member", "member__office", "address", "recorded_by"
     )
     if values["office"]:
-        qs = qs.filter(member__office=values["office"])
+        qs = qs.filter(office=values["office"])
     status = values["status"]
     if status == selectors.INCOMPLETE:
         qs = qs.filter(status__in=selectors.OPEN_STATUSES)

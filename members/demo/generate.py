@@ -9,7 +9,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -17,7 +17,9 @@ from efnet.models import Role, User
 from efnet.passwords import CLASSES, validate_biglobe_password
 from mailaddresses.models import AdditionalMailAddress
 from members.demo.data import BUSINESS_WORDS, FORMS, NAME_WORDS, OFFICE_AREAS, OFFICE_WEIGHTS
-from members.models import Member, SalesOffice, Secretariat
+from members.models import Member, SalesOffice, Secretariat, member_search_key
+from notices.models import Channel, Delivery, Notice
+from tracking import progress
 from tracking.models import AccountStatus, Campaign, Source, Status, StatusChange
 
 DEMO_PASSWORD = "demo-efnet-2026"  # noqa: S105 - the documented, fictitious demo login
@@ -105,31 +107,58 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
         name=DEMO_CAMPAIGN, defaults={"started_on": date(2026, 6, 1), "deadline": date(2026, 12, 25)}
     )
     counts = {"members": 0, "addresses": 0, "statuses": 0}
+    first_notice = _first_notice(campaign)
     for batch_start in range(0, members, BATCH):
         size = min(BATCH, members - batch_start)
         with transaction.atomic():
             batch_members, batch_addresses = _make_batch(rng, offices, weights, start_number + batch_start, size)
-            Member.objects.bulk_create(batch_members)
+            _insert(Member, batch_members)
             for address in batch_addresses:
                 # Re-assigning the cached member copies its new primary key into member_id.
                 address.member = address.member
-            AdditionalMailAddress.objects.bulk_create(batch_addresses)
+            _insert(AdditionalMailAddress, batch_addresses)
             statuses = _make_statuses(rng, campaign, batch_members, batch_addresses)
-            AccountStatus.objects.bulk_create(statuses)
+            if _insert(AccountStatus, statuses):
+                # COPY skips AccountStatus' queryset, which keeps the members' progress on bulk_create.
+                progress.refresh(member_ids=[m.pk for m in batch_members], campaign_ids=[campaign.pk])
             # The history behind each demo status, so member timelines are not empty.
-            StatusChange.objects.bulk_create(
-                StatusChange(
-                    account_status=row,
-                    from_status=Status.NOT_NOTIFIED,
-                    to_status=row.status,
-                    status_on=row.status_on,
-                    source=row.source,
-                    note=row.note,
-                )
-                for row in statuses
-                if row.status != Status.NOT_NOTIFIED
+            _insert(
+                StatusChange,
+                [
+                    StatusChange(
+                        account_status=row,
+                        from_status=Status.NOT_NOTIFIED,
+                        to_status=row.status,
+                        status_on=row.status_on,
+                        source=row.source,
+                        note=row.note,
+                    )
+                    for row in statuses
+                    if row.status != Status.NOT_NOTIFIED
+                ],
             )
+            if first_notice is not None:
+                # 第1報 reached every member with an account past 未案内.
+                notified = {row.member_id for row in statuses if row.status != Status.NOT_NOTIFIED}
+                _insert(
+                    Delivery,
+                    [
+                        Delivery(
+                            notice=first_notice,
+                            member=m,
+                            channel=Channel.EMAIL if m.email else Channel.PRINT,
+                            status=Delivery.Status.SENT,
+                            attempts=1,
+                            sent_at=first_notice.approved_at,
+                            tracking_done=True,
+                        )
+                        for m in batch_members
+                        if m.pk in notified
+                    ],
+                )
         counts["members"] += size
+        # With DEBUG on, Django keeps the last 9,000 statements, each a 2,000-row INSERT here: let them go.
+        connection.queries_log.clear()
         counts["addresses"] += len(batch_addresses)
         counts["statuses"] += len(statuses)
         if stdout is not None and members > BATCH:
@@ -137,6 +166,58 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
     counts["seconds"] = round(time.monotonic() - started, 1)
     counts["users_created"] = users
     return counts
+
+
+def _insert(model, objs: list) -> bool:
+    """``bulk_create``, or on PostgreSQL ``COPY`` (several times faster for 100,000 members: no INSERT text
+    to build and parse). For COPY the primary keys are drawn from the table's sequence first, so the objects
+    get them as bulk_create would give them, and each value goes through its field's ``pre_save`` and
+    ``get_db_prep_save`` as in a save (the encrypted fields encrypt there). Returns True if it copied."""
+    if connection.vendor != "postgresql" or not objs:
+        model.objects.bulk_create(objs)
+        return False
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+        columns = ", ".join(quote(f.column) for f in fields)
+        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
+
+
+def _first_notice(campaign) -> Notice | None:
+    """The 第1報 the demo office already sent (FAX and mail, 2026-06-02), so delivery history is not empty."""
+    author, approver = User.objects.filter(username="admin").first(), User.objects.filter(username="admin2").first()
+    if author is None or approver is None:
+        return None
+    sent_at = timezone.make_aware(datetime(2026, 6, 2, 10))
+    notice, _ = Notice.objects.get_or_create(
+        campaign=campaign,
+        edition=1,
+        defaults={
+            "title": "【重要】BIGLOBE パスワード変更のお願い",
+            "date": date(2026, 6, 1),
+            "body": "{{ 会社名 }} 様\n\nBIGLOBEより、パスワード変更のお願いが届いております。\n"
+            "{{ 未完了アカウント }}\n",
+            "state": Notice.State.SENT,
+            "author": author,
+            "approved_by": approver,
+            "approved_at": sent_at,
+            "send_started_at": sent_at,
+        },
+    )
+    return notice
 
 
 def _make_batch(rng, offices, weights, first_number, size):
@@ -166,7 +247,8 @@ def _make_batch(rng, offices, weights, first_number, size):
         )
         member.biglobe_password = demo_password(rng)
         members.append(member)
-        n_addresses = rng.choices([0, 1, 2, 3], [50, 25, 15, 10])[0]
+        # 1.5 additional addresses a member on average: about 2.5 accounts a member, as at the office.
+        n_addresses = rng.choices([0, 1, 2, 3], [15, 30, 45, 10])[0]
         for slot in range(1, n_addresses + 1):
             issued = registered + timedelta(days=rng.randint(0, max(1, (date(2026, 6, 30) - registered).days)))
             address = AdditionalMailAddress(
@@ -179,6 +261,8 @@ def _make_batch(rng, offices, weights, first_number, size):
             )
             address.password = demo_password(rng)
             addresses.append(address)
+        # bulk_create skips Member.save, which keeps the search key.
+        member.search_key = member_search_key(member, [a.address for a in addresses[len(addresses) - n_addresses :]])
     return members, addresses
 
 
@@ -195,7 +279,8 @@ def _make_statuses(rng, campaign, members, addresses):
     accounts = [(m, None) for m in members] + [(a.member, a) for a in addresses]
     for member, address in accounts:
         roll = rng.random()
-        row = AccountStatus(campaign=campaign, member=member, address=address)
+        # Every demo member and address is active: the status row's copies are the member's office and True.
+        row = AccountStatus(campaign=campaign, member=member, address=address, office_id=member.office_id, counted=True)
         if roll < 0.45:
             done_on = date(2026, 6, 3) + timedelta(days=int(rng.triangular(0, 170, 10)))
             row.status, row.status_on = Status.DONE, done_on

@@ -13,7 +13,8 @@ from efnet.passwords import validate_biglobe_password
 from mailaddresses.models import AdditionalMailAddress
 from members.demo import generate
 from members.models import Member, SalesOffice
-from tracking.models import AccountStatus, StatusChange
+from notices.models import Delivery
+from tracking.models import AccountStatus, MemberProgress, StatusChange
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,13 @@ def test_it_creates_members_addresses_statuses_and_one_user_per_role(development
     assert set(User.objects.values_list("username", flat=True)) >= {"admin", "admin2", "honsha", "osaka"}
     assert TOTPDevice.objects.filter(confirmed=True).count() == len(generate.DEMO_USERS)
     assert "osaka" in capsys.readouterr().out
+    # About 2.5 accounts a member, as at the office, with the search key and progress filled in.
+    assert 2.2 <= accounts / 120 <= 2.8
+    assert not Member.objects.filter(search_key="").exists()
+    assert MemberProgress.objects.count() == 120
+    # Notice history: 第1報 sent to every member with an account past 未案内.
+    notified = AccountStatus.objects.exclude(status="未案内").values("member").distinct().count()
+    assert Delivery.objects.filter(notice__edition=1, status="sent").count() == notified > 0
 
 
 def test_the_same_seed_gives_the_same_members():

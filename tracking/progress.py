@@ -1,0 +1,155 @@
+"""Keeping ``MemberProgress`` (a member's state per campaign) in step with the status rows.
+
+Called inside the transaction that changes status rows (``AccountStatusQuerySet`` and ``AccountStatus.save``
+do it for every ORM write), and when a member's office or active flags change. It locks the members' rows
+first, in id order, so two transactions changing different accounts of one member cannot each write a
+progress computed without the other's change: the second waits, then reads the first's committed rows.
+A few queries per 1,000 members, whatever the table size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+CHUNK = 1000
+LABEL_SEPARATOR = "、"
+
+
+def refresh_pairs(pairs: Iterable[tuple[int, int]]) -> None:
+    """Recompute the progress of these (member id, campaign id) pairs."""
+    by_campaign: dict[int, set[int]] = {}
+    for member_id, campaign_id in pairs:
+        by_campaign.setdefault(campaign_id, set()).add(member_id)
+    for campaign_id, member_ids in by_campaign.items():
+        refresh(member_ids=member_ids, campaign_ids=[campaign_id])
+
+
+def refresh(*, member_ids: Iterable[int], campaign_ids: Iterable[int] | None = None) -> None:
+    """Recompute these members' progress in the given campaigns (every campaign if None)."""
+    ids = sorted(set(member_ids))
+    campaigns = None if campaign_ids is None else sorted(set(campaign_ids))
+    for start in range(0, len(ids), CHUNK):
+        _refresh_chunk(ids[start : start + CHUNK], campaigns)
+
+
+def rebuild(*, campaign_id: int | None = None, models=None) -> int:
+    """Recompute every member's progress (a new campaign, a backfill). Chunks of members: flat in memory.
+    ``models`` lets a data migration pass its historical models. Returns the number of members visited."""
+    Member = (models or _models())["Member"]
+    last, visited = 0, 0
+    while True:
+        ids = list(Member.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:CHUNK])
+        if not ids:
+            return visited
+        _refresh_chunk(ids, None if campaign_id is None else [campaign_id], models=models)
+        visited += len(ids)
+        last = ids[-1]
+
+
+def _models() -> dict:
+    from members.models import Member
+    from tracking.models import AccountStatus, MemberProgress
+
+    return {"Member": Member, "AccountStatus": AccountStatus, "MemberProgress": MemberProgress}
+
+
+def label(slot: int | None) -> str:
+    return "メイン" if slot is None else f"追加{slot}"
+
+
+def _state(counts: dict[str, int]) -> str:
+    for status in ("未案内", "案内済", "完了"):
+        if counts[status]:
+            return status
+    return "対象外"
+
+
+@transaction.atomic
+def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> None:
+    m = models or _models()
+    Member, AccountStatus, MemberProgress = m["Member"], m["AccountStatus"], m["MemberProgress"]
+    list(Member.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    rows = AccountStatus.objects.filter(member_id__in=ids)
+    existing = MemberProgress.objects.filter(member_id__in=ids)
+    if campaigns is not None:
+        rows = rows.filter(campaign_id__in=campaigns)
+        existing = existing.filter(campaign_id__in=campaigns)
+    acc: dict[tuple[int, int], dict] = {}
+    wrong_office: dict[int, list[int]] = {}
+    wrong_counted: dict[bool, list[int]] = {True: [], False: []}
+    for row in rows.order_by().values_list(
+        "pk",
+        "campaign_id",
+        "member_id",
+        "status",
+        "last_notified_at",
+        "address__slot",
+        "office_id",
+        "counted",
+        "member__office_id",
+        "member__is_active",
+        "address__is_active",
+    ):
+        pk, campaign_id, member_id, status, notified_at, slot, copy_office, copy_counted = row[:8]
+        office_id, member_active, address_active = row[8:]
+        counted = bool(member_active) and (slot is None or bool(address_active))
+        # The row's copies of office and "counts" follow the member and address (they rarely differ).
+        if copy_office != office_id:
+            wrong_office.setdefault(office_id, []).append(pk)
+        if copy_counted != counted:
+            wrong_counted[counted].append(pk)
+        if not counted:
+            continue
+        a = acc.setdefault(
+            (campaign_id, member_id),
+            {"office_id": office_id, "未案内": 0, "案内済": 0, "完了": 0, "対象外": 0, "last": None, "open": []},
+        )
+        a[status] += 1
+        if status in ("未案内", "案内済"):
+            a["open"].append(slot)
+            if notified_at is not None and (a["last"] is None or notified_at > a["last"]):
+                a["last"] = notified_at
+    plain = QuerySet(model=AccountStatus)  # office and counted do not feed back into progress
+    for office_id, pks in wrong_office.items():
+        plain.filter(pk__in=pks).update(office_id=office_id)
+    for counted, pks in wrong_counted.items():
+        if pks:
+            plain.filter(pk__in=pks).update(counted=counted)
+    stale = [pk for pk, c, mid in existing.values_list("pk", "campaign_id", "member_id") if (c, mid) not in acc]
+    if stale:
+        MemberProgress.objects.filter(pk__in=stale).delete()
+    if not acc:
+        return
+    MemberProgress.objects.bulk_create(
+        [
+            MemberProgress(
+                campaign_id=campaign_id,
+                member_id=member_id,
+                office_id=a["office_id"],
+                state=_state(a),
+                n_not_notified=a["未案内"],
+                n_notified=a["案内済"],
+                n_done=a["完了"],
+                n_excluded=a["対象外"],
+                last_notice=a["last"],
+                pending_labels=LABEL_SEPARATOR.join(
+                    label(s) for s in sorted(a["open"], key=lambda s: (s is not None, s or 0))
+                ),
+            )
+            for (campaign_id, member_id), a in acc.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["campaign", "member"],
+        update_fields=[
+            "office",
+            "state",
+            "n_not_notified",
+            "n_notified",
+            "n_done",
+            "n_excluded",
+            "last_notice",
+            "pending_labels",
+        ],
+    )
