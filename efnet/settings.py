@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "tracking",
     "documents",
     "notices",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -284,3 +285,9 @@ TRACKING_SELF_REPORT_MAX_AGE_DAYS = env.int("TRACKING_SELF_REPORT_MAX_AGE_DAYS",
 TRACKING_SELF_REPORT_WINDOW_SECONDS = env.int("TRACKING_SELF_REPORT_WINDOW_SECONDS", default=3600)
 TRACKING_SELF_REPORT_LINK_LIMIT = env.int("TRACKING_SELF_REPORT_LINK_LIMIT", default=20)
 TRACKING_SELF_REPORT_IP_LIMIT = env.int("TRACKING_SELF_REPORT_IP_LIMIT", default=60)
+
+# --- imports ---
+# Rows per preview lookup and per apply transaction; an uploaded file is deleted after apply or after this long.
+IMPORTS_CHUNK_SIZE = env.int("IMPORTS_CHUNK_SIZE", default=2000)
+IMPORTS_FILE_EXPIRY_HOURS = env.int("IMPORTS_FILE_EXPIRY_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["imports-purge-expired-files"] = {"task": "imports.tasks.purge_expired_files", "schedule": 15 * 60}
