@@ -14,5 +14,6 @@ urlpatterns = [
     path("tracking/", include("tracking.urls")),
     path("documents/", include("documents.urls")),
     path("notices/", include("notices.urls")),
+    path("imports/", include("imports.urls")),
     path("admin/", admin.site.urls),
 ]
