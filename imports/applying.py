@@ -94,7 +94,7 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
             row.password = ""  # applied or refused, the file's password no longer stays in the batch
         ImportRow.objects.bulk_update(rows, ["state", "target_id", "after", "before", "refusal", "password"])
         batch.progress_done += len(rows)
-        ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done)
+        ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
         return True
 
 

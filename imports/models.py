@@ -45,6 +45,8 @@ class ImportBatch(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     counts = models.JSONField(_("件数"), default=dict)
+    # Moved by every committed chunk; a batch whose heartbeat stops is re-queued (imports.tasks.resume_stalled).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(_("エラー"), max_length=500, blank=True)
     # The uploaded file, encrypted (documents.storage records) under a random key kept encrypted here.
     stored_name = models.CharField(max_length=100, blank=True)

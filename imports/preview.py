@@ -128,7 +128,9 @@ class PreviewBuilder:
                 self.batch.progress_done += len(chunk)
                 if member_pass:
                     self.rows_read += len(chunk)
-                ImportBatch.objects.filter(pk=self.batch.pk).update(progress_done=self.batch.progress_done)
+                ImportBatch.objects.filter(pk=self.batch.pk).update(
+                    progress_done=self.batch.progress_done, heartbeat_at=timezone.now()
+                )
             if member_pass:
                 self._count_address_rows()
         self.counts["error"] = self.error_rows

@@ -141,6 +141,7 @@ def batch_map_columns(*, batch: ImportBatch, actor, mapping: dict[str, str], enc
     batch.cancel_requested = False
     batch.error = ""
     batch.progress_done = batch.progress_total = 0
+    batch.heartbeat_at = timezone.now()
     batch.save()
     audit.record(
         "import.preview_requested",
@@ -223,6 +224,7 @@ def batch_confirm(*, batch: ImportBatch, actor, skip_errors: bool = False) -> Im
     batch.include_errors_skipped = bool(batch.error_count)
     batch.applied_by = actor
     batch.progress_done, batch.progress_total = 0, to_apply
+    batch.heartbeat_at = timezone.now()
     batch.cancel_requested = False
     batch.save()
     audit.record(
@@ -336,6 +338,24 @@ def batch_undo(*, batch: ImportBatch, actor) -> dict:
 
 
 # --- housekeeping ---------------------------------------------------------------------------------------
+
+
+def resume_stalled() -> list[int]:
+    """Queue again the batches whose worker died mid-step (no chunk committed for a while). Safe if the first
+    worker is alive after all: an apply chunk locks the batch row and takes only pending rows, and a preview
+    starts from no rows."""
+    cutoff = timezone.now() - timedelta(seconds=getattr(settings, "IMPORTS_STALLED_SECONDS", 300))
+    resumed = []
+    for batch in ImportBatch.objects.filter(status__in=ImportBatch.ACTIVE, heartbeat_at__lt=cutoff):
+        with transaction.atomic():
+            touched = ImportBatch.objects.filter(pk=batch.pk, heartbeat_at=batch.heartbeat_at).update(
+                heartbeat_at=timezone.now()
+            )
+            if touched:
+                audit.record("import.resumed", target=batch, details={"step": batch.status})
+                _queue("apply_batch" if batch.status == ImportBatch.Status.APPLYING else "preview_batch", batch.pk)
+                resumed.append(batch.pk)
+    return resumed
 
 
 def purge_expired_files() -> int:

@@ -18,3 +18,8 @@ def apply_batch(batch_id: int) -> None:
 @shared_task(name="imports.tasks.purge_expired_files")
 def purge_expired_files() -> int:
     return services.purge_expired_files()
+
+
+@shared_task(name="imports.tasks.resume_stalled")
+def resume_stalled() -> list[int]:
+    return services.resume_stalled()
