@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from efnet import crypto
 from efnet.fields import Sealed
+from imports.bulk import bulk_insert, bulk_set
 from imports.models import ImportBatch, ImportRow
 from imports.preview import MEMBER_SNAPSHOT, chunk_size, jsonable
 from mailaddresses.models import AdditionalMailAddress
@@ -90,9 +91,9 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
         else:
             return False
         {"member": _apply_members, "address": _apply_addresses, "status": _apply_statuses}[kind](batch, rows, actor_id)
-        for row in rows:
-            row.password = ""  # applied or refused, the file's password no longer stays in the batch
-        ImportRow.objects.bulk_update(rows, ["state", "target_id", "after", "before", "refusal", "password"])
+        bulk_set(ImportRow, rows, ["state", "target_id", "after", "before", "refusal"])
+        # Applied or refused, the file's password no longer stays in the batch.
+        ImportRow.objects.filter(pk__in=[r.pk for r in rows]).exclude(password="").update(password="")
         batch.progress_done += len(rows)
         ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
         return True
@@ -127,10 +128,10 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> None:
         member = Member(number=row.member_number, office_id=row.values["office"], **fields)
         member.biglobe_password = row.password
         creating.append((row, member))
-    Member.objects.bulk_create([m for _, m in creating], batch_size=500)
+    bulk_insert(Member, [m for _, m in creating])
     campaigns = _active_campaigns()
     statuses = [AccountStatus(campaign_id=c, member_id=m.pk) for _, m in creating for c in campaigns]
-    AccountStatus.objects.bulk_create(statuses, batch_size=1000)
+    bulk_insert(AccountStatus, statuses)
     by_member = defaultdict(list)
     for status in statuses:
         by_member[status.member_id].append(status.pk)
@@ -155,7 +156,7 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> None:
         changed.append(member)
         row.state = ImportRow.State.APPLIED
         row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
-    Member.objects.bulk_update(changed, [*MEMBER_FIELDS, "office_id", "updated_at"], batch_size=500)
+    bulk_set(Member, changed, [*MEMBER_FIELDS, "office", "updated_at"])
 
 
 def _member_state(member: Member) -> dict:
@@ -199,12 +200,12 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
         )
         address.password = row.password
         creating.append((row, address))
-    AdditionalMailAddress.objects.bulk_create([a for _, a in creating], batch_size=500)
+    bulk_insert(AdditionalMailAddress, [a for _, a in creating])
     campaigns = _active_campaigns()
     statuses = [
         AccountStatus(campaign_id=c, member_id=a.member_id, address_id=a.pk) for _, a in creating for c in campaigns
     ]
-    AccountStatus.objects.bulk_create(statuses, batch_size=1000)
+    bulk_insert(AccountStatus, statuses)
     by_address = defaultdict(list)
     for status in statuses:
         by_address[status.address_id].append(status.pk)
@@ -238,7 +239,7 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
         changed.append(address)
         row.state = ImportRow.State.APPLIED
         row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
-    AdditionalMailAddress.objects.bulk_update(changed, ["login_id", "issued_on", "updated_at"], batch_size=500)
+    bulk_set(AdditionalMailAddress, changed, ["login_id", "issued_on", "updated_at"])
 
 
 def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> None:
@@ -312,9 +313,8 @@ def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> None:
         )
         row.state, row.target_id = ImportRow.State.APPLIED, status.pk
         row.after = {**(row.after or {}), "version": status.version}
-    fields = ["status", "status_on", "source", "note", "recorded_by_id", "version", "updated_at"]
-    AccountStatus.objects.bulk_update(changed, fields, batch_size=500)
-    StatusChange.objects.bulk_create(history, batch_size=1000)
+    bulk_set(AccountStatus, changed, ["status", "status_on", "source", "note", "recorded_by", "version", "updated_at"])
+    bulk_insert(StatusChange, history)
     by_status = {c.account_status_id: c.pk for c in history}
     for row in rows:
         if row.state == ImportRow.State.APPLIED:
@@ -332,7 +332,8 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
         blockers.append(f"{row_number}行目: {message}")
         return len(blockers) >= limit
 
-    applied = batch.rows.filter(state=ImportRow.State.APPLIED)
+    # Not batch.rows: a related manager would fetch each row's deferred batch_id one query at a time.
+    applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED)
     expected_versions: dict[int, int] = {}
     member_rows = {}
     address_rows = {}
@@ -429,7 +430,8 @@ def undo(batch: ImportBatch) -> dict:
     """Restore every applied row's ``before`` and delete what the batch created. Call inside a transaction
     that holds the batch row locked, after ``undo_blockers`` found nothing."""
     counts = {"members": 0, "addresses": 0, "statuses": 0}
-    applied = batch.rows.filter(state=ImportRow.State.APPLIED)
+    # Not batch.rows: a related manager would fetch each row's deferred batch_id one query at a time.
+    applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED)
     # Statuses first: restore or forget what applying changed, and drop the history rows it wrote.
     change_ids, restore = [], []
     for row in applied.filter(kind="status").iterator(2000):
@@ -440,9 +442,7 @@ def undo(batch: ImportBatch) -> dict:
             )
         counts["statuses"] += 1
     _delete(StatusChange, change_ids)
-    AccountStatus.objects.bulk_update(
-        restore, ["status", "status_on", "source", "note", "recorded_by_id", "version", "updated_at"], batch_size=500
-    )
+    bulk_set(AccountStatus, restore, ["status", "status_on", "source", "note", "recorded_by", "version", "updated_at"])
     created_statuses = list(applied.filter(kind="status", after__created=True).values_list("target_id", flat=True))
     secret = {"member": "biglobe_password", "address": "password"}
     for kind, model in (("address", AdditionalMailAddress), ("member", Member)):
@@ -463,8 +463,8 @@ def undo(batch: ImportBatch) -> dict:
         _delete(AccountStatus, status_ids)
         _delete(model, new_ids)
         if restore:
-            fields = [k for k in row.before if k != secret[kind]]
-            model.objects.bulk_update(restore, fields, batch_size=500)
+            names = {f.attname: f.name for f in model._meta.concrete_fields}
+            bulk_set(model, restore, [names[k] for k in row.before if k != secret[kind]])
     applied.update(state=ImportRow.State.UNDONE)
     return counts
 

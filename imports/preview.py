@@ -20,6 +20,7 @@ from django.utils import timezone
 from efnet import crypto, normalize
 from efnet.pdf import UnprintableCharacterError, check_printable
 from imports import parsing, storage
+from imports.bulk import bulk_insert
 from imports.columns import ADDRESS_KEYS, BY_KEY, MEMBER_KEYS, PASSWORD_KEY, STATUS_KEYS
 from imports.models import ImportBatch, ImportRow
 from mailaddresses.models import AdditionalMailAddress
@@ -289,7 +290,7 @@ class PreviewBuilder:
                 if member_row.action == ImportRow.Action.NEW:
                     self.new_numbers.add(number)
             self._count_status(rows, status_row)
-        ImportRow.objects.bulk_create(rows, batch_size=500)
+        bulk_insert(ImportRow, rows)
 
     def _member_row(self, n: int, read: dict, current: dict | None, errors: list) -> ImportRow | None:
         number = read["number"]
@@ -486,7 +487,7 @@ class PreviewBuilder:
                 rows.append(address_row)
                 self.counts["address"][address_row.action] += 1
             self._count_status(rows, status_row)
-        ImportRow.objects.bulk_create(rows, batch_size=500)
+        bulk_insert(ImportRow, rows)
 
     def _address_row(self, n: int, read: dict, current: dict | None, errors: list) -> ImportRow | None:
         fields = {k: read[k] for k in ADDRESS_KEYS if k in read}
