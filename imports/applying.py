@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from efnet import crypto
 from efnet.fields import Sealed
-from imports.bulk import bulk_insert, bulk_set
+from imports.bulk import any_of, bulk_insert, bulk_set
 from imports.models import ImportBatch, ImportRow
 from imports.preview import MEMBER_SNAPSHOT, chunk_size, jsonable
 from mailaddresses.models import AdditionalMailAddress
@@ -93,7 +93,7 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
         {"member": _apply_members, "address": _apply_addresses, "status": _apply_statuses}[kind](batch, rows, actor_id)
         bulk_set(ImportRow, rows, ["state", "target_id", "after", "before", "refusal"])
         # Applied or refused, the file's password no longer stays in the batch.
-        ImportRow.objects.filter(pk__in=[r.pk for r in rows]).exclude(password="").update(password="")
+        any_of(ImportRow.objects, "pk", [r.pk for r in rows]).exclude(password="").update(password="")
         batch.progress_done += len(rows)
         ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
         return True
@@ -109,10 +109,10 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> None:
     new = [r for r in rows if r.action == ImportRow.Action.NEW]
     updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
     taken_numbers = set(
-        Member.objects.filter(number__in=[r.member_number for r in new]).values_list("number", flat=True)
+        any_of(Member.objects, "number", [r.member_number for r in new]).values_list("number", flat=True)
     )
     taken_ids = set(
-        Member.objects.filter(biglobe_user_id__in=[r.values.get("biglobe_user_id") for r in new]).values_list(
+        any_of(Member.objects, "biglobe_user_id", [r.values.get("biglobe_user_id") for r in new]).values_list(
             "biglobe_user_id", flat=True
         )
     )
@@ -135,12 +135,12 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> None:
     by_member = defaultdict(list)
     for status in statuses:
         by_member[status.member_id].append(status.pk)
-    after = {m["id"]: m for m in Member.objects.filter(pk__in=[m.pk for _, m in creating]).values(*MEMBER_SNAPSHOT)}
+    after = {m["id"]: m for m in any_of(Member.objects, "pk", [m.pk for _, m in creating]).values(*MEMBER_SNAPSHOT)}
     for row, member in creating:
         row.state, row.target_id = ImportRow.State.APPLIED, member.pk
         row.after = {"updated_at": jsonable(after[member.pk]["updated_at"]), "status_ids": by_member[member.pk]}
 
-    current = {m.pk: m for m in Member.objects.select_for_update().filter(pk__in=[r.target_id for r in updates])}
+    current = {m.pk: m for m in any_of(Member.objects.select_for_update(), "pk", [r.target_id for r in updates])}
     changed = []
     for row in updates:
         member = current.get(row.target_id)
@@ -171,12 +171,12 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
     now = timezone.now()
     new = [r for r in rows if r.action == ImportRow.Action.NEW]
     updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
-    members = dict(Member.objects.filter(number__in={r.member_number for r in new}).values_list("number", "id"))
+    members = dict(any_of(Member.objects, "number", {r.member_number for r in new}).values_list("number", "id"))
     taken = set(
-        AdditionalMailAddress.objects.filter(address__in=[r.address for r in new]).values_list("address", flat=True)
+        any_of(AdditionalMailAddress.objects, "address", [r.address for r in new]).values_list("address", flat=True)
     )
     slots = dict(
-        AdditionalMailAddress.objects.filter(member_id__in=members.values())
+        any_of(AdditionalMailAddress.objects, "member_id", members.values())
         .values("member_id")
         .annotate(top=Max("slot"))
         .values_list("member_id", "top")
@@ -210,14 +210,14 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
     for status in statuses:
         by_address[status.address_id].append(status.pk)
     stamps = dict(
-        AdditionalMailAddress.objects.filter(pk__in=[a.pk for _, a in creating]).values_list("id", "updated_at")
+        any_of(AdditionalMailAddress.objects, "pk", [a.pk for _, a in creating]).values_list("id", "updated_at")
     )
     for row, address in creating:
         row.state, row.target_id = ImportRow.State.APPLIED, address.pk
         row.after = {"updated_at": jsonable(stamps[address.pk]), "status_ids": by_address[address.pk]}
 
     current = {
-        a.pk: a for a in AdditionalMailAddress.objects.select_for_update().filter(pk__in=[r.target_id for r in updates])
+        a.pk: a for a in any_of(AdditionalMailAddress.objects.select_for_update(), "pk", [r.target_id for r in updates])
     }
     changed = []
     for row in updates:
@@ -244,15 +244,15 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
 
 def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> None:
     now = timezone.now()
-    members = dict(Member.objects.filter(number__in={r.member_number for r in rows}).values_list("number", "id"))
+    members = dict(any_of(Member.objects, "number", {r.member_number for r in rows}).values_list("number", "id"))
     addresses = dict(
-        AdditionalMailAddress.objects.filter(address__in={r.address for r in rows if r.address}).values_list(
+        any_of(AdditionalMailAddress.objects, "address", {r.address for r in rows if r.address}).values_list(
             "address", "id"
         )
     )
     found = {}
-    for status in AccountStatus.objects.select_for_update().filter(
-        campaign_id=batch.campaign_id, member_id__in=members.values()
+    for status in any_of(
+        AccountStatus.objects.select_for_update().filter(campaign_id=batch.campaign_id), "member_id", members.values()
     ):
         found[(status.member_id, status.address_id)] = status
     changed, history = [], []
@@ -356,7 +356,7 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
     ):
         ids = list(rows)
         for start in range(0, len(ids), 5000):
-            stamps = dict(model.objects.filter(pk__in=ids[start : start + 5000]).values_list("id", "updated_at"))
+            stamps = dict(any_of(model.objects, "pk", ids[start : start + 5000]).values_list("id", "updated_at"))
             for pk in ids[start : start + 5000]:
                 if pk not in stamps:
                     if block(rows[pk].row_number, f"この{what}は取込の後に削除されました。"):
@@ -368,7 +368,7 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
     status_ids = list(expected_versions)
     for start in range(0, len(status_ids), 5000):
         part = status_ids[start : start + 5000]
-        versions = dict(AccountStatus.objects.filter(pk__in=part).values_list("id", "version"))
+        versions = dict(any_of(AccountStatus.objects, "pk", part).values_list("id", "version"))
         for pk in part:
             if versions.get(pk) != expected_versions[pk]:
                 row = status_rows.get(pk)
@@ -379,7 +379,7 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
     # A refused (stale) attempt leaves a history row without bumping the version: it pins the account too.
     batch_changes = {r.after["change_id"] for r in status_rows.values()}
     for start in range(0, len(status_ids), 5000):
-        changes = StatusChange.objects.filter(account_status_id__in=status_ids[start : start + 5000])
+        changes = any_of(StatusChange.objects, "account_status_id", status_ids[start : start + 5000])
         for change_id, status_id in changes.values_list("id", "account_status_id"):
             if change_id in batch_changes or len(blockers) >= limit:
                 continue
@@ -473,5 +473,5 @@ def _delete(model, ids: list[int]) -> None:
     # Plain DELETEs by id in dependency order (the blockers check made sure nothing else points at these
     # rows), instead of the ORM's cascade collector, which would load every related row into memory.
     for start in range(0, len(ids), 5000):
-        qs = model._base_manager.filter(pk__in=ids[start : start + 5000])
+        qs = any_of(model._base_manager, "pk", ids[start : start + 5000])
         qs._raw_delete(qs.db)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from efnet import crypto, normalize
 from efnet.pdf import UnprintableCharacterError, check_printable
 from imports import parsing, storage
-from imports.bulk import bulk_insert
+from imports.bulk import any_of, bulk_insert
 from imports.columns import ADDRESS_KEYS, BY_KEY, MEMBER_KEYS, PASSWORD_KEY, STATUS_KEYS
 from imports.models import ImportBatch, ImportRow
 from mailaddresses.models import AdditionalMailAddress
@@ -255,10 +255,10 @@ class PreviewBuilder:
             read = {key: self._read(key, values[key], errors) for key in values if key != "extra_address"}
             parsed.append((n, cells, read, errors))
         numbers = {r["number"] for _, _, r, _ in parsed if r.get("number")}
-        existing = {m["number"]: m for m in Member.objects.filter(number__in=numbers).values(*MEMBER_SNAPSHOT)}
+        existing = {m["number"]: m for m in any_of(Member.objects, "number", numbers).values(*MEMBER_SNAPSHOT)}
         user_ids = {r["biglobe_user_id"] for _, _, r, _ in parsed if r.get("biglobe_user_id")}
         self._holders = dict(
-            Member.objects.filter(biglobe_user_id__in=user_ids).values_list("biglobe_user_id", "number")
+            any_of(Member.objects, "biglobe_user_id", user_ids).values_list("biglobe_user_id", "number")
         )
         statuses = self._statuses(member_ids=[m["id"] for m in existing.values()], primary=True)
         rows = []
@@ -369,9 +369,9 @@ class PreviewBuilder:
             return {}
         qs = AccountStatus.objects.filter(campaign_id=self.batch.campaign_id)
         if primary:
-            qs = qs.filter(member_id__in=member_ids, address__isnull=True)
+            qs = any_of(qs.filter(address__isnull=True), "member_id", member_ids)
         else:
-            qs = qs.filter(address_id__in=address_ids)
+            qs = any_of(qs, "address_id", address_ids)
         return {(s["member_id"], s["address_id"]): s for s in qs.values(*STATUS_SNAPSHOT)}
 
     def _status_row(self, n, read, number, address, current, errors) -> ImportRow | None:
@@ -436,11 +436,11 @@ class PreviewBuilder:
             read = {key: self._read(key, values[key], errors) for key in keys if key in values}
             parsed.append((n, cells, read, errors))
         numbers = {r["number"] for _, _, r, _ in parsed if r.get("number")}
-        members = dict(Member.objects.filter(number__in=numbers).values_list("number", "id"))
+        members = dict(any_of(Member.objects, "number", numbers).values_list("number", "id"))
         addresses = {r["extra_address"] for _, _, r, _ in parsed if r.get("extra_address")}
         existing = {
             a["address"]: a
-            for a in AdditionalMailAddress.objects.filter(address__in=addresses).values(*ADDRESS_SNAPSHOT)
+            for a in any_of(AdditionalMailAddress.objects, "address", addresses).values(*ADDRESS_SNAPSHOT)
         }
         statuses = self._statuses(address_ids=[a["id"] for a in existing.values()], primary=False)
         rows = []

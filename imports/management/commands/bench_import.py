@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import resource
 import tempfile
 import time
@@ -131,22 +132,22 @@ class Command(BaseCommand):
             with open(path, "rb") as stream:
                 batch = services.batch_upload(actor=admin, uploaded_file=File(stream, name="office.csv"))
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         services.batch_map_columns(batch=batch, actor=admin, mapping={})
-        preview_seconds = time.perf_counter() - started
+        preview_seconds, preview_cpu = time.perf_counter() - started, time.process_time() - cpu
         batch.refresh_from_db()
         if batch.status != ImportBatch.Status.PREVIEWED:
             raise SystemExit(f"preview failed: {batch.status} {batch.error}")
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         services.batch_confirm(batch=batch, actor=admin, skip_errors=True)
-        apply_seconds = time.perf_counter() - started
+        apply_seconds, apply_cpu = time.perf_counter() - started, time.process_time() - cpu
         batch.refresh_from_db()
         imported = Member.objects.filter(number__startswith="5").count()
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         services.batch_undo(batch=batch, actor=admin)
-        undo_seconds = time.perf_counter() - started
+        undo_seconds, undo_cpu = time.perf_counter() - started, time.process_time() - cpu
         left = Member.objects.filter(number__startswith="5").count()
 
         per_row_rate = self._per_row(per_row, admin) if per_row else None
@@ -165,9 +166,14 @@ class Command(BaseCommand):
             "preview_seconds": round(preview_seconds, 1),
             "apply_seconds": round(apply_seconds, 1),
             "undo_seconds": round(undo_seconds, 1),
+            "preview_cpu_seconds": round(preview_cpu, 1),
+            "apply_cpu_seconds": round(apply_cpu, 1),
+            "undo_cpu_seconds": round(undo_cpu, 1),
+            "load_average": [round(x, 1) for x in os.getloadavg()],
             "peak_rss_mib": round(peak_rss_mib(), 1),
             "per_row_orm_members_per_s": per_row_rate,
         }
+        result["cpus"] = os.cpu_count()
         for key, value in result.items():
             self.stdout.write(f"{key}: {value}")
         self.stdout.write(json.dumps(result, ensure_ascii=False))
