@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Max
@@ -324,6 +325,15 @@ def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> None:
 # --- undo -----------------------------------------------------------------------------------------------
 
 
+class _Applied(NamedTuple):
+    row_number: int
+    action: str
+    after: dict
+
+
+_KEPT = ("updated_at", "status_ids", "version", "change_id")
+
+
 def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
     """Why the batch cannot be undone: one line per blocking row (at most ``limit``), empty when it can."""
     blockers: list[str] = []
@@ -335,20 +345,18 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
     # Not batch.rows: a related manager would fetch each row's deferred batch_id one query at a time.
     applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED)
     expected_versions: dict[int, int] = {}
-    member_rows = {}
-    address_rows = {}
-    for row in (
-        applied.filter(kind__in=["member", "address"])
-        .only("id", "kind", "row_number", "target_id", "after", "action")
-        .iterator(2000)
-    ):
-        (member_rows if row.kind == "member" else address_rows)[row.target_id] = row
-        for status_id in row.after.get("status_ids", []):
+    member_rows: dict[int, _Applied] = {}
+    address_rows: dict[int, _Applied] = {}
+    status_rows: dict[int, _Applied] = {}
+    # Plain tuples, not model instances: a batch of 300,000 rows must fit in a worker's memory.
+    fields = ("kind", "target_id", "row_number", "action", "after")
+    for kind, target_id, row_number, action, after in applied.values_list(*fields).iterator(5000):
+        row = _Applied(row_number, action, {k: after[k] for k in _KEPT if k in after})
+        {"member": member_rows, "address": address_rows, "status": status_rows}[kind][target_id] = row
+        for status_id in after.get("status_ids", []):
             expected_versions[status_id] = 1
-    status_rows = {}
-    for row in applied.filter(kind="status").only("id", "row_number", "target_id", "after").iterator(2000):
-        status_rows[row.target_id] = row
-        expected_versions[row.target_id] = row.after["version"]
+    for target_id, row in status_rows.items():
+        expected_versions[target_id] = row.after["version"]
 
     for model, rows, what in (
         (Member, member_rows, "会員"),
