@@ -9,6 +9,7 @@ Database lookups go per chunk of rows (a few queries per chunk, never one per ro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import islice
 
@@ -21,7 +22,7 @@ from efnet import crypto, normalize
 from efnet.pdf import UnprintableCharacterError, check_printable
 from imports import parsing, storage
 from imports.bulk import any_of, bulk_insert
-from imports.columns import ADDRESS_KEYS, BY_KEY, MEMBER_KEYS, PASSWORD_KEY, STATUS_KEYS
+from imports.columns import ADDRESS_KEYS, BY_KEY, MEMBER_KEYS, PASSWORD_KEY, STATUS_KEYS, header_key
 from imports.models import ImportBatch, ImportRow
 from mailaddresses.models import AdditionalMailAddress
 from members.models import Member, SalesOffice
@@ -42,6 +43,7 @@ SOURCE_BY_LABEL = {parsing.text(label): value for value, label in Source.choices
     parsing.text(value): value for value in Source.values
 }
 _email = EmailValidator()
+SECRET_HEADER = re.compile(r"pass|secret|pw|key|token|パスワード|暗証")
 
 
 class Cancelled(Exception):
@@ -109,7 +111,11 @@ class PreviewBuilder:
         self.columns = [(i, key) for i, h in enumerate(batch.headers) if (key := batch.mapping.get(h))]
         self.labels = {key: batch.headers[i] for i, key in self.columns}
         self.present = set(self.labels)
-        self.password_cells = {i for i, key in self.columns if key == PASSWORD_KEY}
+        # Cells never kept for the error file: the password column, and any column whose header looks like one
+        # (an unmapped "PW" column still holds passwords).
+        self.password_cells = {i for i, key in self.columns if key == PASSWORD_KEY} | {
+            i for i, header in enumerate(batch.headers) if SECRET_HEADER.search(header_key(header))
+        }
         self.seen_numbers: dict[str, int] = {}
         self.seen_user_ids: dict[str, int] = {}
         self.seen_addresses: dict[str, int] = {}
