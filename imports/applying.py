@@ -326,12 +326,14 @@ def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> None:
 
 
 class _Applied(NamedTuple):
+    """What the undo check needs of one applied row (a small tuple: a batch may hold 400,000 of them)."""
+
     row_number: int
-    action: str
-    after: dict
-
-
-_KEPT = ("updated_at", "status_ids", "version", "change_id")
+    is_new: bool
+    updated_at: str | None
+    status_ids: tuple
+    version: int | None
+    change_id: int | None
 
 
 def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
@@ -351,12 +353,19 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
     # Plain tuples, not model instances: a batch of 300,000 rows must fit in a worker's memory.
     fields = ("kind", "target_id", "row_number", "action", "after")
     for kind, target_id, row_number, action, after in applied.values_list(*fields).iterator(5000):
-        row = _Applied(row_number, action, {k: after[k] for k in _KEPT if k in after})
+        row = _Applied(
+            row_number,
+            action == ImportRow.Action.NEW,
+            after.get("updated_at"),
+            tuple(after.get("status_ids", ())),
+            after.get("version"),
+            after.get("change_id"),
+        )
         {"member": member_rows, "address": address_rows, "status": status_rows}[kind][target_id] = row
         for status_id in after.get("status_ids", []):
             expected_versions[status_id] = 1
     for target_id, row in status_rows.items():
-        expected_versions[target_id] = row.after["version"]
+        expected_versions[target_id] = row.version
 
     for model, rows, what in (
         (Member, member_rows, "会員"),
@@ -369,7 +378,7 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
                 if pk not in stamps:
                     if block(rows[pk].row_number, f"この{what}は取込の後に削除されました。"):
                         return blockers
-                elif jsonable(stamps[pk]) != rows[pk].after["updated_at"] and block(
+                elif jsonable(stamps[pk]) != rows[pk].updated_at and block(
                     rows[pk].row_number, f"この{what}は取込の後に変更されました。"
                 ):
                     return blockers
@@ -385,7 +394,7 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
                     return blockers
     blockers += _created_since(batch, member_rows, address_rows, set(expected_versions), limit - len(blockers))
     # A refused (stale) attempt leaves a history row without bumping the version: it pins the account too.
-    batch_changes = {r.after["change_id"] for r in status_rows.values()}
+    batch_changes = {r.change_id for r in status_rows.values()}
     for start in range(0, len(status_ids), 5000):
         changes = any_of(StatusChange.objects, "account_status_id", status_ids[start : start + 5000])
         for change_id, status_id in changes.values_list("id", "account_status_id"):
@@ -400,7 +409,7 @@ def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
 def _owner_row(status_id: int, member_rows: dict, address_rows: dict) -> int:
     for rows in (member_rows, address_rows):
         for row in rows.values():
-            if status_id in row.after.get("status_ids", []):
+            if status_id in row.status_ids:
                 return row.row_number
     return 0
 
@@ -409,8 +418,8 @@ def _created_since(batch, member_rows: dict, address_rows: dict, known_statuses:
     """Anything that points at a member or address the batch created and that the batch did not create."""
     if limit <= 0:
         return []
-    new_members = [pk for pk, row in member_rows.items() if row.action == ImportRow.Action.NEW]
-    new_addresses = {pk for pk, row in address_rows.items() if row.action == ImportRow.Action.NEW}
+    new_members = [pk for pk, row in member_rows.items() if row.is_new]
+    new_addresses = {pk for pk, row in address_rows.items() if row.is_new}
     found = []
     for model, ids, rows in (
         (Member, new_members, member_rows),
@@ -449,8 +458,11 @@ def undo(batch: ImportBatch) -> dict:
                 AccountStatus(pk=row.target_id, **{k: _restore(k, v) for k, v in row.before.items() if k != "id"})
             )
         counts["statuses"] += 1
+        if len(restore) >= 5000:  # written as it goes: memory stays flat however big the batch
+            bulk_set(AccountStatus, restore, STATUS_RESTORED)
+            restore = []
     _delete(StatusChange, change_ids)
-    bulk_set(AccountStatus, restore, ["status", "status_on", "source", "note", "recorded_by", "version", "updated_at"])
+    bulk_set(AccountStatus, restore, STATUS_RESTORED)
     created_statuses = list(applied.filter(kind="status", after__created=True).values_list("target_id", flat=True))
     secret = {"member": "biglobe_password", "address": "password"}
     for kind, model in (("address", AdditionalMailAddress), ("member", Member)):
@@ -468,13 +480,30 @@ def undo(batch: ImportBatch) -> dict:
             restore.append(obj)
             if row.after.get("password"):
                 _write_sealed(obj, secret[kind], sealed=row.before[secret[kind]])
+            if len(restore) >= 5000:
+                _restore_rows(model, restore, secret[kind])
+                restore = []
         _delete(AccountStatus, status_ids)
         _delete(model, new_ids)
-        if restore:
-            names = {f.attname: f.name for f in model._meta.concrete_fields}
-            bulk_set(model, restore, [names[k] for k in row.before if k != secret[kind]])
+        _restore_rows(model, restore, secret[kind])
     applied.update(state=ImportRow.State.UNDONE)
     return counts
+
+
+STATUS_RESTORED = ["status", "status_on", "source", "note", "recorded_by", "version", "updated_at"]
+
+
+def _restore_rows(model, restore: list, secret: str) -> None:
+    if restore:
+        names = {f.attname: f.name for f in model._meta.concrete_fields}
+        attnames = [k for k in restore[0].__dict__ if k in names and k not in ("id", "uuid", secret)]
+        bulk_set(model, restore, [names[k] for k in attnames if k in _RESTORED[model.__name__]])
+
+
+_RESTORED = {
+    "Member": {*MEMBER_FIELDS, "office_id", "updated_at"},
+    "AdditionalMailAddress": {"login_id", "issued_on", "updated_at"},
+}
 
 
 def _delete(model, ids: list[int]) -> None:
