@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "documents",
     "notices",
     "faxreplies",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -323,3 +324,12 @@ TRACKING_SELF_REPORT_MAX_AGE_DAYS = env.int("TRACKING_SELF_REPORT_MAX_AGE_DAYS",
 TRACKING_SELF_REPORT_WINDOW_SECONDS = env.int("TRACKING_SELF_REPORT_WINDOW_SECONDS", default=3600)
 TRACKING_SELF_REPORT_LINK_LIMIT = env.int("TRACKING_SELF_REPORT_LINK_LIMIT", default=20)
 TRACKING_SELF_REPORT_IP_LIMIT = env.int("TRACKING_SELF_REPORT_IP_LIMIT", default=60)
+
+# --- imports ---
+# Rows per preview lookup and per apply transaction; an uploaded file is deleted after apply or after this long.
+IMPORTS_CHUNK_SIZE = env.int("IMPORTS_CHUNK_SIZE", default=2000)
+IMPORTS_FILE_EXPIRY_HOURS = env.int("IMPORTS_FILE_EXPIRY_HOURS", default=24)
+# A preview or apply with no committed chunk for this long lost its worker: it is queued again.
+IMPORTS_STALLED_SECONDS = env.int("IMPORTS_STALLED_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["imports-resume-stalled"] = {"task": "imports.tasks.resume_stalled", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["imports-purge-expired-files"] = {"task": "imports.tasks.purge_expired_files", "schedule": 15 * 60}

@@ -19,5 +19,6 @@ urlpatterns = [
     path("documents/", include("documents.urls")),
     path("notices/", include("notices.urls")),
     path("faxreplies/", include("faxreplies.urls")),
+    path("imports/", include("imports.urls")),
     path("admin/", admin.site.urls),
 ]

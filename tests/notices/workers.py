@@ -16,7 +16,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_REDIS_DB = 15
+# Several runs may share one Redis server: TEST_REDIS_DB picks the database number (15 unless told).
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
 
 def redis_url_for_tests() -> str:

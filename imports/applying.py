@@ -1,0 +1,535 @@
+"""Applying a previewed batch, chunk by chunk, and undoing it as a whole.
+
+Applying reads only the batch's ImportRow records (what the preview showed), never the file. Each chunk is one
+transaction that locks the batch row, re-checks every target against what the preview saw (``before``: its
+``updated_at``, or a status's version), writes the rows that still match, and marks every row of the chunk
+applied or refused. A worker killed mid-chunk leaves the chunk's transaction rolled back; the next run takes
+the rows still pending: a row is applied once or not at all.
+
+Undo is one transaction: it refuses with the rows that block it when any target changed since (its
+``updated_at`` or version is not the one applying left), or when a member the batch created has gained
+anything the batch did not create (a card, a list, a delivery …); otherwise it restores every ``before`` (the
+very ciphertext of an old password, and ``updated_at``) and deletes what the batch created.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import NamedTuple
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from efnet import crypto
+from efnet.fields import Sealed
+from imports.bulk import any_of, bulk_insert, bulk_set
+from imports.models import ImportBatch, ImportRow
+from imports.preview import MEMBER_SNAPSHOT, chunk_size, jsonable
+from mailaddresses.models import AdditionalMailAddress
+from members.models import Member, refresh_search_keys
+from tracking import progress
+from tracking.models import AccountStatus, Campaign, MemberProgress, Source, Status, StatusChange
+
+PHASES = (ImportRow.Kind.MEMBER, ImportRow.Kind.ADDRESS, ImportRow.Kind.STATUS)
+MEMBER_FIELDS = ("name", "name_kana", "postal_code", "address", "phone", "fax", "registered_on")
+MEMBER_FIELDS += ("biglobe_user_id", "email", "note")
+DATE_FIELDS = {"registered_on", "issued_on", "status_on"}
+
+
+def _value(key: str, value):
+    if key in DATE_FIELDS:
+        return date.fromisoformat(value) if value else None
+    return value
+
+
+def _restore(key: str, value):
+    """A ``before`` value back into what the model holds."""
+    if value is None:
+        return None
+    if key in DATE_FIELDS:
+        return date.fromisoformat(value)
+    if key in ("updated_at", "created_at"):
+        return datetime.fromisoformat(value)
+    if key in ("biglobe_password", "password"):
+        return Sealed(value) if value else ""
+    return value
+
+
+def _write_sealed(instance, field_name: str, *, plaintext: str | None = None, sealed: str | None = None) -> None:
+    """Write one encrypted field by UPDATE. bulk_update cannot: it reads the attribute, which decrypts, and the
+    field refuses plaintext outside save(). ``sealed`` puts back a stored ciphertext of this very row."""
+    model = type(instance)
+    field = model._meta.get_field(field_name)
+    if plaintext is not None:
+        sealed = crypto.encrypt(plaintext, aad=f"{model._meta.db_table}.{field.column}.{instance.uuid}")
+    model._base_manager.filter(pk=instance.pk).update(**{field_name: Sealed(sealed) if sealed else ""})
+
+
+def _active_campaigns() -> list[int]:
+    return list(Campaign.objects.filter(is_active=True).values_list("id", flat=True))
+
+
+# --- apply ----------------------------------------------------------------------------------------------
+
+
+class ApplyCancelled(Exception):
+    pass
+
+
+def _refresh_derived(kind: str, member_numbers: set[str]) -> None:
+    """The bulk writes here go around the models' save() and querysets, which keep each member's search key
+    and stored tracking progress (with the office and active flag on its status rows) in step; recompute them
+    for the members this chunk touched, in the same transaction. Statuses do not change the search key."""
+    member_ids = list(any_of(Member.objects, "number", member_numbers).values_list("pk", flat=True))
+    if not member_ids:
+        return
+    if kind != "status":
+        refresh_search_keys(member_ids)
+    progress.refresh(member_ids=member_ids)
+
+
+def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
+    """Apply one chunk of pending rows; False when nothing is left (or the batch is no longer applying)."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status != ImportBatch.Status.APPLYING:
+            return False
+        if batch.cancel_requested:
+            raise ApplyCancelled
+        for kind in PHASES:
+            rows = list(batch.rows.filter(kind=kind, state=ImportRow.State.PENDING).order_by("id")[: chunk_size()])
+            if rows:
+                break
+        else:
+            return False
+        {"member": _apply_members, "address": _apply_addresses, "status": _apply_statuses}[kind](batch, rows, actor_id)
+        _refresh_derived(kind, {r.member_number for r in rows})
+        bulk_set(ImportRow, rows, ["state", "target_id", "after", "before", "refusal"])
+        # Applied or refused, the file's password no longer stays in the batch.
+        any_of(ImportRow.objects, "pk", [r.pk for r in rows]).exclude(password="").update(password="")
+        batch.progress_done += len(rows)
+        ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
+        return True
+
+
+def _refuse(row: ImportRow, message: str) -> None:
+    row.state = ImportRow.State.REFUSED
+    row.refusal = message
+
+
+def _apply_members(batch, rows: list[ImportRow], actor_id) -> None:
+    now = timezone.now()
+    new = [r for r in rows if r.action == ImportRow.Action.NEW]
+    updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
+    taken_numbers = set(
+        any_of(Member.objects, "number", [r.member_number for r in new]).values_list("number", flat=True)
+    )
+    taken_ids = set(
+        any_of(Member.objects, "biglobe_user_id", [r.values.get("biglobe_user_id") for r in new]).values_list(
+            "biglobe_user_id", flat=True
+        )
+    )
+    creating = []
+    for row in new:
+        if row.member_number in taken_numbers:
+            _refuse(row, "確認の後に同じ会員番号の会員が登録されました。")
+            continue
+        if row.values.get("biglobe_user_id") in taken_ids:
+            _refuse(row, "確認の後に同じユーザーIDの会員が登録されました。")
+            continue
+        fields = {k: _value(k, v) for k, v in row.values.items() if k != "office"}
+        member = Member(number=row.member_number, office_id=row.values["office"], **fields)
+        member.biglobe_password = row.password
+        creating.append((row, member))
+    bulk_insert(Member, [m for _, m in creating])
+    campaigns = _active_campaigns()
+    statuses = [AccountStatus(campaign_id=c, member_id=m.pk) for _, m in creating for c in campaigns]
+    bulk_insert(AccountStatus, statuses)
+    by_member = defaultdict(list)
+    for status in statuses:
+        by_member[status.member_id].append(status.pk)
+    after = {m["id"]: m for m in any_of(Member.objects, "pk", [m.pk for _, m in creating]).values(*MEMBER_SNAPSHOT)}
+    for row, member in creating:
+        row.state, row.target_id = ImportRow.State.APPLIED, member.pk
+        row.after = {"updated_at": jsonable(after[member.pk]["updated_at"]), "status_ids": by_member[member.pk]}
+
+    current = {m.pk: m for m in any_of(Member.objects.select_for_update(), "pk", [r.target_id for r in updates])}
+    changed = []
+    for row in updates:
+        member = current.get(row.target_id)
+        if member is None or jsonable(member.updated_at) != row.before["updated_at"]:
+            _refuse(row, "確認の後にこの会員が変更されました。")
+            continue
+        row.before = {k: jsonable(v) for k, v in _member_state(member).items()}  # what undo restores
+        for key, value in row.values.items():
+            setattr(member, "office_id" if key == "office" else key, _value(key, value))
+        if row.password:
+            _write_sealed(member, "biglobe_password", plaintext=row.password)
+        member.updated_at = now
+        changed.append(member)
+        row.state = ImportRow.State.APPLIED
+        row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
+    bulk_set(Member, changed, [*MEMBER_FIELDS, "office", "updated_at"])
+
+
+def _member_state(member: Member) -> dict:
+    state = {k: getattr(member, k) for k in MEMBER_FIELDS}
+    state["office_id"] = member.office_id
+    state["biglobe_password"] = Member._meta.get_field("biglobe_password").raw_value(member)
+    state["updated_at"] = member.updated_at
+    return state
+
+
+def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
+    now = timezone.now()
+    new = [r for r in rows if r.action == ImportRow.Action.NEW]
+    updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
+    members = dict(any_of(Member.objects, "number", {r.member_number for r in new}).values_list("number", "id"))
+    taken = set(
+        any_of(AdditionalMailAddress.objects, "address", [r.address for r in new]).values_list("address", flat=True)
+    )
+    slots = dict(
+        any_of(AdditionalMailAddress.objects, "member_id", members.values())
+        .values("member_id")
+        .annotate(top=Max("slot"))
+        .values_list("member_id", "top")
+    )
+    creating = []
+    for row in new:
+        member_id = members.get(row.member_number)
+        if member_id is None:
+            _refuse(row, f"会員番号 {row.member_number} の会員が取り込まれていません。")
+            continue
+        if row.address in taken:
+            _refuse(row, "確認の後に同じ追加メールアドレスが登録されました。")
+            continue
+        slots[member_id] = slots.get(member_id, 0) + 1
+        address = AdditionalMailAddress(
+            member_id=member_id,
+            slot=slots[member_id],
+            address=row.address,
+            login_id=row.values["login_id"],
+            issued_on=_value("issued_on", row.values["issued_on"]),
+        )
+        address.password = row.password
+        creating.append((row, address))
+    bulk_insert(AdditionalMailAddress, [a for _, a in creating])
+    campaigns = _active_campaigns()
+    statuses = [
+        AccountStatus(campaign_id=c, member_id=a.member_id, address_id=a.pk) for _, a in creating for c in campaigns
+    ]
+    bulk_insert(AccountStatus, statuses)
+    by_address = defaultdict(list)
+    for status in statuses:
+        by_address[status.address_id].append(status.pk)
+    stamps = dict(
+        any_of(AdditionalMailAddress.objects, "pk", [a.pk for _, a in creating]).values_list("id", "updated_at")
+    )
+    for row, address in creating:
+        row.state, row.target_id = ImportRow.State.APPLIED, address.pk
+        row.after = {"updated_at": jsonable(stamps[address.pk]), "status_ids": by_address[address.pk]}
+
+    current = {
+        a.pk: a for a in any_of(AdditionalMailAddress.objects.select_for_update(), "pk", [r.target_id for r in updates])
+    }
+    changed = []
+    for row in updates:
+        address = current.get(row.target_id)
+        if address is None or jsonable(address.updated_at) != row.before["updated_at"]:
+            _refuse(row, "確認の後にこの追加メールアドレスが変更されました。")
+            continue
+        row.before = {
+            "login_id": address.login_id,
+            "issued_on": jsonable(address.issued_on),
+            "password": AdditionalMailAddress._meta.get_field("password").raw_value(address),
+            "updated_at": jsonable(address.updated_at),
+        }
+        for key, value in row.values.items():
+            setattr(address, key, _value(key, value))
+        if row.password:
+            _write_sealed(address, "password", plaintext=row.password)
+        address.updated_at = now
+        changed.append(address)
+        row.state = ImportRow.State.APPLIED
+        row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
+    bulk_set(AdditionalMailAddress, changed, ["login_id", "issued_on", "updated_at"])
+
+
+def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> None:
+    now = timezone.now()
+    members = dict(any_of(Member.objects, "number", {r.member_number for r in rows}).values_list("number", "id"))
+    addresses = dict(
+        any_of(AdditionalMailAddress.objects, "address", {r.address for r in rows if r.address}).values_list(
+            "address", "id"
+        )
+    )
+    found = {}
+    for status in any_of(
+        AccountStatus.objects.select_for_update().filter(campaign_id=batch.campaign_id), "member_id", members.values()
+    ):
+        found[(status.member_id, status.address_id)] = status
+    changed, history = [], []
+    for row in rows:
+        member_id = members.get(row.member_number)
+        address_id = addresses.get(row.address) if row.address else None
+        status = found.get((member_id, address_id))
+        if member_id is None or (row.address and address_id is None):
+            _refuse(row, "このアカウントが取り込まれていません。")
+            continue
+        if row.before is None:
+            # The account was new in the preview: it must still be as enrolment left it.
+            if status is not None and (status.version != 1 or status.status != Status.NOT_NOTIFIED):
+                _refuse(row, "確認の後にこのアカウントの状態が変更されました。")
+                continue
+            if status is None:
+                status = AccountStatus.objects.create(
+                    campaign_id=batch.campaign_id, member_id=member_id, address_id=address_id
+                )
+                found[(member_id, address_id)] = status
+                row.after = {"created": True}
+        elif status is None or status.version != row.before["version"]:
+            _refuse(row, "確認の後にこのアカウントの状態が変更されました。")
+            continue
+        row.before = {
+            "id": status.pk,
+            "status": status.status,
+            "status_on": jsonable(status.status_on),
+            "source": status.source,
+            "note": status.note,
+            "recorded_by_id": status.recorded_by_id,
+            "version": status.version,
+            "updated_at": jsonable(status.updated_at),
+        }
+        from_status = status.status
+        status.status = row.values["status"]
+        if "status_on" in row.values:
+            status.status_on = _value("status_on", row.values["status_on"])
+        elif status.status != from_status:
+            status.status_on = timezone.localdate()
+        status.source = row.values.get("source") or Source.IMPORT
+        if "note" in row.values:
+            status.note = row.values["note"]
+        status.recorded_by_id = actor_id
+        status.version += 1
+        status.updated_at = now
+        changed.append(status)
+        history.append(
+            StatusChange(
+                account_status=status,
+                from_status=from_status,
+                to_status=status.status,
+                status_on=status.status_on,
+                source=status.source,
+                recorded_by_id=actor_id,
+                note=status.note,
+            )
+        )
+        row.state, row.target_id = ImportRow.State.APPLIED, status.pk
+        row.after = {**(row.after or {}), "version": status.version}
+    bulk_set(AccountStatus, changed, ["status", "status_on", "source", "note", "recorded_by", "version", "updated_at"])
+    bulk_insert(StatusChange, history)
+    by_status = {c.account_status_id: c.pk for c in history}
+    for row in rows:
+        if row.state == ImportRow.State.APPLIED:
+            row.after["change_id"] = by_status[row.target_id]
+
+
+# --- undo -----------------------------------------------------------------------------------------------
+
+
+class _Applied(NamedTuple):
+    """What the undo check needs of one applied row (a small tuple: a batch may hold 400,000 of them)."""
+
+    row_number: int
+    is_new: bool
+    updated_at: str | None
+    status_ids: tuple
+    version: int | None
+    change_id: int | None
+
+
+def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
+    """Why the batch cannot be undone: one line per blocking row (at most ``limit``), empty when it can."""
+    blockers: list[str] = []
+
+    def block(row_number: int, message: str) -> bool:
+        blockers.append(f"{row_number}行目: {message}")
+        return len(blockers) >= limit
+
+    # Not batch.rows: a related manager would fetch each row's deferred batch_id one query at a time.
+    applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED)
+    expected_versions: dict[int, int] = {}
+    member_rows: dict[int, _Applied] = {}
+    address_rows: dict[int, _Applied] = {}
+    status_rows: dict[int, _Applied] = {}
+    # Plain tuples, not model instances: a batch of 300,000 rows must fit in a worker's memory.
+    fields = ("kind", "target_id", "row_number", "action", "after")
+    for kind, target_id, row_number, action, after in applied.values_list(*fields).iterator(5000):
+        row = _Applied(
+            row_number,
+            action == ImportRow.Action.NEW,
+            after.get("updated_at"),
+            tuple(after.get("status_ids", ())),
+            after.get("version"),
+            after.get("change_id"),
+        )
+        {"member": member_rows, "address": address_rows, "status": status_rows}[kind][target_id] = row
+        for status_id in after.get("status_ids", []):
+            expected_versions[status_id] = 1
+    for target_id, row in status_rows.items():
+        expected_versions[target_id] = row.version
+
+    for model, rows, what in (
+        (Member, member_rows, "会員"),
+        (AdditionalMailAddress, address_rows, "追加メールアドレス"),
+    ):
+        ids = list(rows)
+        for start in range(0, len(ids), 5000):
+            stamps = dict(any_of(model.objects, "pk", ids[start : start + 5000]).values_list("id", "updated_at"))
+            for pk in ids[start : start + 5000]:
+                if pk not in stamps:
+                    if block(rows[pk].row_number, f"この{what}は取込の後に削除されました。"):
+                        return blockers
+                elif jsonable(stamps[pk]) != rows[pk].updated_at and block(
+                    rows[pk].row_number, f"この{what}は取込の後に変更されました。"
+                ):
+                    return blockers
+    status_ids = list(expected_versions)
+    for start in range(0, len(status_ids), 5000):
+        part = status_ids[start : start + 5000]
+        versions = dict(any_of(AccountStatus.objects, "pk", part).values_list("id", "version"))
+        for pk in part:
+            if versions.get(pk) != expected_versions[pk]:
+                row = status_rows.get(pk)
+                row_number = row.row_number if row else _owner_row(pk, member_rows, address_rows)
+                if block(row_number, "このアカウントの状態は取込の後に変更されました。"):
+                    return blockers
+    blockers += _created_since(batch, member_rows, address_rows, set(expected_versions), limit - len(blockers))
+    # A refused (stale) attempt leaves a history row without bumping the version: it pins the account too.
+    batch_changes = {r.change_id for r in status_rows.values()}
+    for start in range(0, len(status_ids), 5000):
+        changes = any_of(StatusChange.objects, "account_status_id", status_ids[start : start + 5000])
+        for change_id, status_id in changes.values_list("id", "account_status_id"):
+            if change_id in batch_changes or len(blockers) >= limit:
+                continue
+            row = status_rows.get(status_id)
+            row_number = row.row_number if row else _owner_row(status_id, member_rows, address_rows)
+            blockers.append(f"{row_number}行目: このアカウントの状態は取込の後に記録がありました。")
+    return blockers[:limit]
+
+
+def _owner_row(status_id: int, member_rows: dict, address_rows: dict) -> int:
+    for rows in (member_rows, address_rows):
+        for row in rows.values():
+            if status_id in row.status_ids:
+                return row.row_number
+    return 0
+
+
+def _created_since(batch, member_rows: dict, address_rows: dict, known_statuses: set, limit: int) -> list[str]:
+    """Anything that points at a member or address the batch created and that the batch did not create."""
+    if limit <= 0:
+        return []
+    new_members = [pk for pk, row in member_rows.items() if row.is_new]
+    new_addresses = {pk for pk, row in address_rows.items() if row.is_new}
+    found = []
+    for model, ids, rows in (
+        (Member, new_members, member_rows),
+        (AdditionalMailAddress, list(new_addresses), address_rows),
+    ):
+        for relation in model._meta.related_objects:
+            related, field = relation.related_model, relation.field
+            for start in range(0, len(ids), 5000):
+                part = ids[start : start + 5000]
+                mine = new_addresses if related is AdditionalMailAddress else known_statuses
+                mine = mine if related in (AdditionalMailAddress, AccountStatus) else set()
+                if related is MemberProgress:
+                    continue  # derived from the status rows; undo recomputes it
+                qs = related._base_manager.filter(**{f"{field.name}__in": part}).values_list("pk", field.attname)
+                for pk, owner in qs:
+                    if pk in mine:
+                        continue
+                    found.append(
+                        f"{rows[owner].row_number}行目: 取込の後に{related._meta.verbose_name}が追加されました。"
+                    )
+                    if len(found) >= limit:
+                        return found
+    return found
+
+
+def undo(batch: ImportBatch) -> dict:
+    """Restore every applied row's ``before`` and delete what the batch created. Call inside a transaction
+    that holds the batch row locked, after ``undo_blockers`` found nothing."""
+    counts = {"members": 0, "addresses": 0, "statuses": 0}
+    # Not batch.rows: a related manager would fetch each row's deferred batch_id one query at a time.
+    applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED)
+    touched_numbers = set(applied.values_list("member_number", flat=True).distinct())
+    # Statuses first: restore or forget what applying changed, and drop the history rows it wrote.
+    change_ids, restore = [], []
+    for row in applied.filter(kind="status").iterator(2000):
+        change_ids.append(row.after["change_id"])
+        if not row.after.get("created"):
+            restore.append(
+                AccountStatus(pk=row.target_id, **{k: _restore(k, v) for k, v in row.before.items() if k != "id"})
+            )
+        counts["statuses"] += 1
+        if len(restore) >= 5000:  # written as it goes: memory stays flat however big the batch
+            bulk_set(AccountStatus, restore, STATUS_RESTORED)
+            restore = []
+    _delete(StatusChange, change_ids)
+    bulk_set(AccountStatus, restore, STATUS_RESTORED)
+    created_statuses = list(applied.filter(kind="status", after__created=True).values_list("target_id", flat=True))
+    secret = {"member": "biglobe_password", "address": "password"}
+    for kind, model in (("address", AdditionalMailAddress), ("member", Member)):
+        new_ids, status_ids, restore = [], list(created_statuses) if kind == "address" else [], []
+        for row in applied.filter(kind=kind).iterator(2000):
+            counts["addresses" if kind == "address" else "members"] += 1
+            if row.action == ImportRow.Action.NEW:
+                new_ids.append(row.target_id)
+                status_ids += row.after.get("status_ids", [])
+                continue
+            obj = model(pk=row.target_id)
+            for key, value in row.before.items():
+                if key != secret[kind]:
+                    setattr(obj, key, _restore(key, value))
+            restore.append(obj)
+            if row.after.get("password"):
+                _write_sealed(obj, secret[kind], sealed=row.before[secret[kind]])
+            if len(restore) >= 5000:
+                _restore_rows(model, restore, secret[kind])
+                restore = []
+        _delete(AccountStatus, status_ids)
+        if model is Member:  # their stored progress goes with them (derived, so not a blocker)
+            for start in range(0, len(new_ids), 5000):
+                MemberProgress.objects.filter(member_id__in=new_ids[start : start + 5000]).delete()
+        _delete(model, new_ids)
+        _restore_rows(model, restore, secret[kind])
+    applied.update(state=ImportRow.State.UNDONE)
+    _refresh_derived("member", touched_numbers)  # the members that remain: keys and progress as before
+    return counts
+
+
+STATUS_RESTORED = ["status", "status_on", "source", "note", "recorded_by", "version", "updated_at"]
+
+
+def _restore_rows(model, restore: list, secret: str) -> None:
+    if restore:
+        names = {f.attname: f.name for f in model._meta.concrete_fields}
+        attnames = [k for k in restore[0].__dict__ if k in names and k not in ("id", "uuid", secret)]
+        bulk_set(model, restore, [names[k] for k in attnames if k in _RESTORED[model.__name__]])
+
+
+_RESTORED = {
+    "Member": {*MEMBER_FIELDS, "office_id", "updated_at"},
+    "AdditionalMailAddress": {"login_id", "issued_on", "updated_at"},
+}
+
+
+def _delete(model, ids: list[int]) -> None:
+    # Plain DELETEs by id in dependency order (the blockers check made sure nothing else points at these
+    # rows), instead of the ORM's cascade collector, which would load every related row into memory.
+    for start in range(0, len(ids), 5000):
+        qs = any_of(model._base_manager, "pk", ids[start : start + 5000])
+        qs._raw_delete(qs.db)
