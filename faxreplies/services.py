@@ -196,7 +196,13 @@ def fax_page_confirm(*, page: FaxPage, account_ids: list[int], actor) -> int:
     nothing. Returns how many accounts were recorded."""
     from tracking.services import status_record
 
-    locked = FaxPage.objects.select_for_update().select_related("member", "campaign", "fax_import").get(pk=page.pk)
+    # Only the page's row: PostgreSQL refuses FOR UPDATE on the nullable side of the outer joins to the member
+    # and the campaign.
+    locked = (
+        FaxPage.objects.select_for_update(of=("self",))
+        .select_related("member", "campaign", "fax_import")
+        .get(pk=page.pk)
+    )
     if locked.state != FaxPage.State.OPEN:
         raise ValidationError("このページはすでに処理されています（二重送信）。")
     if locked.member is None or locked.campaign is None:
