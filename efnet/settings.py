@@ -245,9 +245,6 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {}
 
-# Where short-lived generated files (encrypted batch PDFs) live. Shared storage in production.
-EFNET_FILES_DIR = Path(env.str("EFNET_FILES_DIR", default=str(VAR_DIR / "files")))
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

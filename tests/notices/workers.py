@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_REDIS_DB = 15
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))  # another number where 15 is taken
 
 
 def redis_url_for_tests() -> str:
