@@ -64,14 +64,17 @@ def check_beat() -> dict:
 
 
 def check_outbox() -> dict:
-    """The oldest delivery that should be on its way: queued, of a notice being sent, and due (a row waiting
-    for its retry backoff is not late). Its age counts from when it became due."""
-    from notices.models import Delivery, Notice
+    """The oldest email that should be on its way: queued, of a notice being sent, and due (a row waiting for
+    its retry backoff is not late; FAX/print rows wait for the office to print them). Its age counts from when
+    it became due."""
+    from notices.models import Channel, Delivery, Notice
 
     now = timezone.now()
     try:
         oldest = (
-            Delivery.objects.filter(status=Delivery.Status.QUEUED, notice__state=Notice.State.SENDING)
+            Delivery.objects.filter(
+                status=Delivery.Status.QUEUED, channel=Channel.EMAIL, notice__state=Notice.State.SENDING
+            )
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .aggregate(
                 due=Min(

@@ -62,6 +62,11 @@ def test_it_reports_the_oldest_due_delivery_and_fails_when_it_waited_too_long(cl
     response, body = get(client)
     assert response.status_code == 200 and body["checks"]["outbox"]["oldest_queued_seconds"] is None
 
+    # A FAX/print row waits for the office, not for a worker.
+    Delivery.objects.filter(pk=first.pk).update(next_attempt_at=None, channel="print")
+    assert get(client)[0].status_code == 200
+    Delivery.objects.filter(pk=first.pk).update(channel="email")
+
     # A paused notice's queue is not late either.
     Delivery.objects.filter(pk=first.pk).update(next_attempt_at=None)
     Notice.objects.filter(pk=notice.pk).update(state=Notice.State.PAUSED)
