@@ -11,7 +11,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Japanese fonts and DejaVu Sans Mono (values on cards) for PDFs, embedded; WeasyPrint's Pango; poppler for
 # reading PDFs back in tests.
 APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
-APT_TEST := chromium
+APT_TEST := chromium postgresql-client
+# (postgresql-client: pg_dump and psql, for manage.py backup / restore and their test on PostgreSQL)
 # make prod-smoke: the production stack (nginx in front of gunicorn); PostgreSQL and Redis are expected to run.
 APT_PROD_SMOKE := nginx
 DEMO_MEMBERS ?= 500

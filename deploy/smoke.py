@@ -9,7 +9,8 @@ between worker and web through the database only, as between two machines.
 Then, as staff would through a browser: log in (password + TOTP), search a member, issue a card, run a batch
 reissue and download it, write a notice, have a second admin approve it, send it, read a message at the SMTP
 server, follow its self-report link (it must use the public base URL) and report; and check HSTS, CSP, secure
-cookies, request ids and /healthz on real TLS responses. Finally stop everything and check it all stopped.
+cookies, request ids and /healthz on real TLS responses; back the database up while all runs and restore it
+into a new database. Finally stop everything and check it all stopped.
 
 Any failed step stops the run with ``PROD-SMOKE FAILED at <step>: <why>`` and the tail of every process's log.
 Needs: nginx, PostgreSQL on 127.0.0.1:5432 (user postgres, trust), Redis on 127.0.0.1:6379.
@@ -371,6 +372,7 @@ class Smoke:
         self.setup()
         self.start_stack()
         self.exercise()
+        self.backup_and_restore()
         self.stop_stack()
 
     def setup(self) -> None:
@@ -651,6 +653,37 @@ class Smoke:
         response = anonymous.get("/healthz")
         body = json.loads(response.body)
         check(response.status == 200 and body["checks"]["outbox"]["oldest_queued_seconds"] is None, f"/healthz: {body}")
+
+    def backup_and_restore(self) -> None:
+        self.step("manage.py backup while the stack runs, restore into a new database, every value decrypts")
+        file = self.tmp / "efnet-backup.sql.gz"
+        out = self.manage("backup", "--output", str(file))
+        check("no key material" in out, f"backup: {out}")
+        import psycopg
+
+        restored = f"{self.db_name}_restored"
+        with psycopg.connect(f"{self.admin_db_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{restored}"')
+        try:
+            env = {**self.env(var_dir=self.tmp / "web-var"), "DATABASE_URL": f"{self.admin_db_url}/{restored}"}
+            done = subprocess.run(
+                [sys.executable, "manage.py", "restore", str(file)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            check(done.returncode == 0, f"restore: {done.stdout}\n{done.stderr}")
+            total = re.search(r"all (\d+) encrypted values decrypt", done.stdout)
+            check(total is not None, f"restore printed no count: {done.stdout}")
+            (members,) = self.sql("SELECT count(*) FROM members_member WHERE biglobe_password <> ''")[0]
+            check(f"members.Member.biglobe_password: {members} decrypted" in done.stdout, done.stdout)
+            self.figures["backup_bytes"] = file.stat().st_size
+            self.figures["restored_values_decrypted"] = int(total.group(1))
+        finally:
+            with psycopg.connect(f"{self.admin_db_url}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
 
     def batch_uuid(self, job_id: int) -> str:
         return str(self.sql("SELECT uuid FROM documents_batchjob WHERE id = %s", job_id)[0][0])
