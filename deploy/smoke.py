@@ -484,6 +484,12 @@ class Smoke:
         body = json.loads(response.body)
         check(body["status"] == "ok" and body["checks"]["broker"]["transport"] == "redis", f"/healthz: {body}")
         check(self.secret_key not in response.text and "postgres" not in response.text, "/healthz shows configuration")
+        for name, expected in (("worker", " ready."), ("beat", "beat: Starting")):
+            lines = [line for line in self.processes[name].log.read_text().splitlines() if line.startswith("{")]
+            check(
+                any(expected in json.loads(line)["message"] for line in lines),
+                f"the {name} does not log through the project's JSON handler (LOG_FORMAT=json)",
+            )
 
     def exercise(self) -> None:
         self.step("TLS responses: HSTS, CSP, secure cookies, request id")

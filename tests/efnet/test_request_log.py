@@ -98,3 +98,19 @@ def test_log_format_json_is_what_the_settings_configure(monkeypatch):
     env["LOG_FORMAT"] = "xml"
     bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "LOG_FORMAT must be plain or json" in bad.stderr
+
+
+def test_celery_workers_log_through_the_projects_handlers_with_the_secret_filter():
+    from celery import signals
+
+    from efnet.celery import app
+    from efnet.logging import SecretMaskingFilter
+
+    # What a worker does at start: with a receiver connected, Celery leaves the root logger alone.
+    assert signals.setup_logging.receivers
+    app.log.already_setup = False
+    app.log.setup_logging_subsystem(loglevel="INFO")
+    root = logging.getLogger()
+    assert root.handlers
+    for handler in root.handlers:
+        assert any(isinstance(f, SecretMaskingFilter) for f in handler.filters), handler
