@@ -20,7 +20,9 @@ from django.db import connection
 from efnet import backup
 from members.models import Member
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback, as the other transactional tests: the flush after the test would otherwise leave the
+# data the migrations load (offices, templates, content types) missing for the tests after it.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 ROOT = Path(__file__).resolve().parents[2]
 OTHER_KEYS = "t9:" + "A" * 42 + "Q="  # a valid 32-byte key that is not this installation's
 
