@@ -13,8 +13,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 APT_TEST := chromium postgresql-client
 # (postgresql-client: pg_dump and psql, for manage.py backup / restore and their test on PostgreSQL)
-# make prod-smoke: the production stack (nginx in front of gunicorn); PostgreSQL and Redis are expected to run.
-APT_PROD_SMOKE := nginx
+# make prod-smoke: the production stack (nginx in front of gunicorn; pg_dump and psql for its backup step);
+# PostgreSQL and Redis are expected to run.
+APT_PROD_SMOKE := nginx postgresql-client
 DEMO_MEMBERS ?= 500
 PORT ?= 8000
 PYTEST_ARGS ?=
