@@ -11,12 +11,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Japanese fonts and DejaVu Sans Mono (values on cards) for PDFs, embedded; WeasyPrint's Pango; poppler for
 # reading PDFs back in tests.
 APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
-APT_TEST := chromium
+APT_TEST := chromium postgresql-client
+# (postgresql-client: pg_dump and psql, for manage.py backup / restore and their test on PostgreSQL)
+# make prod-smoke: the production stack (nginx in front of gunicorn; pg_dump and psql for its backup step);
+# PostgreSQL and Redis are expected to run.
+APT_PROD_SMOKE := nginx postgresql-client
 DEMO_MEMBERS ?= 500
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run dev test deps system-deps test-system-deps lint migrate-check worker clean
+.PHONY: run dev test deps system-deps test-system-deps prod-smoke-system-deps prod-smoke lint migrate-check worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +47,9 @@ system-deps:
 test-system-deps:
 	$(call apt_install,$(APT_TEST))
 
+prod-smoke-system-deps:
+	$(call apt_install,$(APT_PROD_SMOKE))
+
 # efnet/launch.py starts the web server and the worker (with beat) and stops them together: on Ctrl-C, on
 # TERM, and when make itself is killed. exec: the launcher is make's own child, so it sees make go.
 run dev: KEYS = $(if $(filter dev,$@),DEBUG=1,EFNET_DEMO=1)
@@ -68,6 +75,13 @@ migrate-check: deps
 
 test: deps system-deps test-system-deps lint migrate-check
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The production stack from deploy/ (nginx with TLS, gunicorn on a unix socket, Celery worker and beat apart),
+# on PostgreSQL 127.0.0.1:5432 (user postgres) and Redis 127.0.0.1:6379 db 14, driven through HTTPS
+# (deploy/smoke.py). SMOKE_ARGS="--keep" keeps its folder (configuration, logs).
+SMOKE_ARGS ?=
+prod-smoke: deps system-deps prod-smoke-system-deps
+	$(BIN)/python deploy/smoke.py $(SMOKE_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from efnet.fields import EncryptedTextField
@@ -85,3 +86,24 @@ class BatchJob(models.Model):
         if self.kind == self.Kind.NOTICE_BUNDLE:
             return f"notice-{self.notice_id}-fax-{self.pk}.{self.file_format or 'pdf'}"
         return f"membercards-{self.office.code}-{self.pk}.{self.file_format or 'pdf'}"
+
+
+class StoredRecord(models.Model):
+    """One encrypted record of a stored file (documents/storage.py): the database is the storage every web
+    server and worker shares. Never read directly: the data is AES-GCM under a per-file key held by the file's
+    owner row (a BatchJob, a FAX page)."""
+
+    area = models.CharField(max_length=20)
+    name = models.CharField(max_length=100)
+    index = models.PositiveIntegerField()
+    last = models.BooleanField(default=False)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("保存ファイルの暗号化レコード")
+        verbose_name_plural = _("保存ファイルの暗号化レコード")
+        constraints = [models.UniqueConstraint(fields=["area", "name", "index"], name="storedrecord_unique_record")]
+
+    def __str__(self):
+        return f"{self.area}/{self.name}#{self.index}"

@@ -37,6 +37,8 @@ from mailaddresses.models import AddressListIssue
 from members.models import Member, MemberCard, SalesOffice
 
 logger = logging.getLogger(__name__)
+# The storage area of batch files (documents.storage).
+AREA = "documents"
 
 Reason = MemberCard.Reason
 PDF_STYLESHEETS = ("pdf/documents.css",)
@@ -459,8 +461,7 @@ def batch_run(*, job_id: int) -> None:
     job.file_key = storage.new_key()
     job.file_name = f"{job.uuid}.bin"
     job.save(update_fields=["file_key", "file_name"])
-    path = storage.files_dir() / job.file_name
-    writer = storage.EncryptedWriter(path, key=job.file_key, file_id=str(job.uuid))
+    writer = storage.EncryptedWriter(area=AREA, name=job.file_name, key=job.file_key, file_id=str(job.uuid))
     issued_on = timezone.localdate()
     prepared: list[PreparedCard] = []
     problems: list[str] = []
@@ -514,11 +515,11 @@ def batch_run(*, job_id: int) -> None:
     try:
         _batch_finish(job, prepared=prepared, skipped=skipped, problems=problems, file_format=file_format, size=size)
     except BatchCancelled:
-        path.unlink(missing_ok=True)
+        storage.delete(area=AREA, name=job.file_name)
     except Exception as exc:
         # The register was rolled back: nothing was issued, so the file goes and the job says so. A job left
         # "running" would show 作成中 until the reaper, hiding the failure from the clerk.
-        path.unlink(missing_ok=True)
+        storage.delete(area=AREA, name=job.file_name)
         logger.exception("batch %s failed while recording its cards", job.pk)
         batch_fail(
             job, f"発行の記録に失敗しました（{type(exc).__name__}）。何も発行されていません。もう一度依頼してください。"
@@ -591,16 +592,15 @@ def batch_download(*, job: BatchJob, actor) -> Iterator[bytes]:
             )
     else:
         audit.record("documents.batch.downloaded", actor=actor, target=job, office=job.office, details={"reveal": True})
-    path = storage.files_dir() / job.file_name
-    key = job.file_key
+    name, key = job.file_name, job.file_key
     delete_after = settings.DOCUMENTS_BATCH_DELETE_AFTER_DOWNLOAD
 
     def stream() -> Iterator[bytes]:
         try:
-            yield from storage.read_decrypted(path, key=key, file_id=str(job.uuid))
+            yield from storage.read_decrypted(area=AREA, name=name, key=key, file_id=str(job.uuid))
         finally:
             if delete_after:
-                path.unlink(missing_ok=True)
+                storage.delete(area=AREA, name=name)
                 BatchJob.objects.filter(pk=job.pk).update(file_key="", file_name="")
 
     return stream()
@@ -615,8 +615,7 @@ def purge_expired_batches() -> int:
         if BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.DONE).update(
             status=BatchJob.Status.EXPIRED, file_key="", file_name=""
         ):
-            if job.file_name:
-                (storage.files_dir() / job.file_name).unlink(missing_ok=True)
+            storage.delete(area=AREA, name=job.file_name)
             purged += 1
     # A worker that died mid-batch leaves its job "running": after the expiry it is failed and cleaned up.
     stale = BatchJob.objects.filter(
@@ -629,7 +628,7 @@ def purge_expired_batches() -> int:
         status__in=[BatchJob.Status.CANCELLED, BatchJob.Status.FAILED, BatchJob.Status.DOWNLOADED, "expired"]
     ).exclude(file_name="")
     for job in leftovers:
-        (storage.files_dir() / job.file_name).unlink(missing_ok=True)
+        storage.delete(area=AREA, name=job.file_name)
         BatchJob.objects.filter(pk=job.pk).update(file_key="", file_name="")
         purged += 1
     return purged

@@ -2,9 +2,11 @@
 
 Besides ``password=…``-like pairs, it removes the member self-report token: the link is the member's only key
 (no login), and its path shows up in access lines (``django.server``) and in ``django.request`` warnings for
-4xx answers ("Bad Request: /tracking/r/<token>/"). The filter sits on every handler in settings.LOGGING.
+4xx answers ("Bad Request: /tracking/r/<token>/"). The filter sits on every handler in settings.LOGGING (a
+test holds every handler to it).
 """
 
+import json
 import logging
 import re
 
@@ -35,3 +37,39 @@ class SecretMaskingFilter(logging.Filter):
             # The formatted text replaces message and args: the token must not survive in either.
             record.msg, record.args = masked, ()
         return True
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the id of the request being served (efnet.middleware.RequestLogMiddleware) on every record, "-"
+    outside a request (a Celery task, a command)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from efnet.request_context import current_request_id
+
+        record.request_id = current_request_id.get() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (LOG_FORMAT=json), for a log collector. The message has already been through
+    SecretMaskingFilter; a traceback is redacted here, as it is formatted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+            "process": record.process,
+        }
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class PlainFormatter(logging.Formatter):
+    """The text format (LOG_FORMAT=plain, the default); a traceback is redacted as it is formatted."""
+
+    def formatException(self, ei) -> str:  # noqa: N802  (logging's name)
+        return redact(super().formatException(ei))

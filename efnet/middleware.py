@@ -1,3 +1,4 @@
+import logging
 import time
 
 from django.conf import settings
@@ -5,9 +6,54 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import empty
 
 from efnet import audit
-from efnet.request_context import client_ip, current_ip
+from efnet.request_context import client_ip, current_ip, current_request_id, request_id_for
+
+request_logger = logging.getLogger("efnet.request")
+
+
+class RequestLogMiddleware:
+    """One log line per request, with its id; the id goes back in the ``X-Request-ID`` header and onto every
+    log line written while the request is served (efnet.logging.RequestIdFilter).
+
+    First in MIDDLEWARE, so the line covers everything, redirects to HTTPS included. The path is logged
+    without its query string (search terms are personal data); the redaction filter on every handler removes
+    a self-report token from the path.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request_id_for(request)
+        token = current_request_id.set(request_id)
+        started = time.monotonic()
+        response = None
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            return response
+        finally:
+            request_logger.info(
+                "%s %s %s %.0fms user=%s ip=%s",
+                request.method,
+                request.path,
+                response.status_code if response is not None else 500,
+                (time.monotonic() - started) * 1000,
+                _user_id(request),
+                client_ip(request) or "-",
+            )
+            current_request_id.reset(token)
+
+
+def _user_id(request) -> str:
+    """The user's id if the request already loaded the user (no extra query just to log it)."""
+    user = getattr(request, "user", None)
+    if user is None or getattr(user, "_wrapped", None) is empty:
+        return "-"
+    return str(user.pk) if user.is_authenticated else "-"
 
 
 class RequestContextMiddleware:

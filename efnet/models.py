@@ -101,3 +101,17 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("audit events are append-only")
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic job ran (``beat``: beat scheduled it and a worker ran it), for /healthz."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("定期処理の稼働記録")
+        verbose_name_plural = _("定期処理の稼働記録")
+
+    def __str__(self):
+        return f"{self.name} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,5 +1,8 @@
-"""The current request's client address, for audit events written deep inside services."""
+"""The current request's client address (for audit events written deep inside services) and its request id
+(for every log line written while it is served)."""
 
+import re
+import uuid
 from contextvars import ContextVar
 
 from django.conf import settings
@@ -16,3 +19,18 @@ def client_ip(request) -> str | None:
         if last:
             return last
     return request.META.get("REMOTE_ADDR")
+
+
+current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
+# What we accept as a request id from our reverse proxy (nginx's $request_id is 32 hex digits).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def request_id_for(request) -> str:
+    """Our reverse proxy's id for the request (X-Request-ID, trusted only BEHIND_PROXY and only if it looks
+    like one), so its access log and ours name the same request; otherwise a new one."""
+    if getattr(settings, "BEHIND_PROXY", False):
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        if _REQUEST_ID.fullmatch(given):
+            return given
+    return uuid.uuid4().hex

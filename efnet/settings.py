@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from efnet.devkeys import dev_secret
 
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "efnet.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "efnet.cache_control.NoStoreMiddleware",
@@ -196,6 +198,8 @@ SECURE_HSTS_PRELOAD = _https
 # (audit IPs and the self-report rate limit per IP).
 BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# A load balancer may probe a web server over plain HTTP: /healthz answers rather than redirecting.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -247,18 +251,34 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {"efnet-heartbeat": {"task": "efnet.heartbeat", "schedule": 30.0}}
+# /healthz (efnet/health.py) fails when beat's heartbeat is older than this, or when a due delivery has waited
+# longer than this to be sent.
+HEALTHZ_BEAT_MAX_AGE_SECONDS = env.int("HEALTHZ_BEAT_MAX_AGE_SECONDS", default=180)
+HEALTHZ_QUEUE_MAX_AGE_SECONDS = env.int("HEALTHZ_QUEUE_MAX_AGE_SECONDS", default=1800)
 
-# Where short-lived generated files (encrypted batch PDFs) live. Shared storage in production.
-EFNET_FILES_DIR = Path(env.str("EFNET_FILES_DIR", default=str(VAR_DIR / "files")))
-
+# Logs go to stderr (systemd's journal, a container's log): LOG_FORMAT=plain (default) or json, one object a
+# line. Every line carries the request id (efnet.middleware.RequestLogMiddleware), "-" outside a request.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_secrets": {"()": "efnet.logging.SecretMaskingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "no_secrets": {"()": "efnet.logging.SecretMaskingFilter"},
+        "request_id": {"()": "efnet.logging.RequestIdFilter"},
+    },
+    "formatters": {
+        "plain": {
+            "()": "efnet.logging.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "efnet.logging.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_secrets"]},
+        # Every handler carries no_secrets (tests/efnet/test_logging.py holds them to it).
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["no_secrets", "request_id"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

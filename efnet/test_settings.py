@@ -22,7 +22,9 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
-EFNET_FILES_DIR = VAR_DIR / "test-files"  # noqa: F405
 # Batches render in the test process; tests/documents/test_render_pool.py turns the render processes on, and
 # the real-worker test gives its worker some through the environment.
 DOCUMENTS_RENDER_PROCESSES = int(os.environ.get("DOCUMENTS_RENDER_PROCESSES", "0"))
+# The test database's name where the default (test_<name>) does not suit the server's naming rules.
+if os.environ.get("TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}  # noqa: F405

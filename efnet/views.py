@@ -1,9 +1,10 @@
 from django import forms
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views import defaults
+from django.views.decorators.http import require_GET
 
 from efnet import audit
 from efnet.ids import page_number
@@ -40,8 +41,13 @@ def favicon(request):
 
 
 @public
+@require_GET
 def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
+    """For the load balancer and monitoring: 200 when every check passes, 503 otherwise (efnet.health)."""
+    from efnet import health
+
+    healthy, body = health.report()
+    return JsonResponse(body, status=200 if healthy else 503, json_dumps_params={"ensure_ascii": False})
 
 
 class AuditFilterForm(forms.Form):

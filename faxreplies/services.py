@@ -33,7 +33,7 @@ AREA = "faxreplies"
 
 
 def _store(data_chunks, *, key: str, file_id: str, name: str) -> int:
-    writer = storage.EncryptedWriter(storage.files_dir(AREA) / name, key=key, file_id=file_id)
+    writer = storage.EncryptedWriter(area=AREA, name=name, key=key, file_id=file_id)
     try:
         for chunk in data_chunks:
             writer.write(chunk)
@@ -44,7 +44,7 @@ def _store(data_chunks, *, key: str, file_id: str, name: str) -> int:
 
 
 def _read(*, name: str, key: str, file_id: str) -> bytes:
-    return b"".join(storage.read_decrypted(storage.files_dir(AREA) / name, key=key, file_id=file_id))
+    return b"".join(storage.read_decrypted(area=AREA, name=name, key=key, file_id=file_id))
 
 
 @transaction.atomic
@@ -144,7 +144,7 @@ def fax_import_process(*, import_id: int) -> None:
     else:
         FaxImport.objects.filter(pk=job.pk).update(status=FaxImport.Status.DONE, finished_at=timezone.now())
     finally:
-        (storage.files_dir(AREA) / job.upload_name).unlink(missing_ok=True)
+        storage.delete(area=AREA, name=job.upload_name)
         FaxImport.objects.filter(pk=job.pk).update(upload_name="", upload_key="")
 
 
@@ -261,7 +261,7 @@ def fax_page_dismiss(*, page: FaxPage, actor) -> None:
 def _purge_pages(queryset) -> int:
     purged = 0
     for page in queryset.exclude(image_name=""):
-        (storage.files_dir(AREA) / page.image_name).unlink(missing_ok=True)
+        storage.delete(area=AREA, name=page.image_name)
         FaxPage.objects.filter(pk=page.pk).update(image_name="", image_key="")
         purged += 1
     return purged
@@ -283,9 +283,5 @@ def purge_expired_pages() -> int:
         purged += _purge_pages(FaxPage.objects.filter(fax_import=job))
     known = set(FaxPage.objects.exclude(image_name="").values_list("image_name", flat=True))
     known |= set(FaxImport.objects.exclude(upload_name="").values_list("upload_name", flat=True))
-    cutoff = (timezone.now() - timedelta(days=1)).timestamp()
-    for path in storage.files_dir(AREA).iterdir():
-        if path.name not in known and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            purged += 1
+    purged += storage.delete_orphans(area=AREA, keep=known, before=timezone.now() - timedelta(days=1))
     return purged

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from documents import storage
 from documents.models import BatchJob
-from documents.services import BatchCancelled, batch_fail, write_cards_file
+from documents.services import AREA, BatchCancelled, batch_fail, write_cards_file
 from efnet import audit
 from members.models import Member, SalesOffice
 from members.selectors import return_fax_for
@@ -73,8 +73,7 @@ def bundle_job_run(job: BatchJob) -> None:
     job.file_key = storage.new_key()
     job.file_name = f"{job.uuid}.bin"
     job.save(update_fields=["file_key", "file_name"])
-    path = storage.files_dir() / job.file_name
-    writer = storage.EncryptedWriter(path, key=job.file_key, file_id=str(job.uuid))
+    writer = storage.EncryptedWriter(area=AREA, name=job.file_name, key=job.file_key, file_id=str(job.uuid))
     left_out: list[LeftOut] = []
     done = 0
 
@@ -122,7 +121,7 @@ def bundle_job_run(job: BatchJob) -> None:
         batch_fail(job, f"作成に失敗しました: {type(exc).__name__}")
         return
     if not done:
-        path.unlink(missing_ok=True)
+        storage.delete(area=AREA, name=job.file_name)
         batch_fail(job, "印字できない文字があるため、どの会員も印刷できませんでした。\n" + _left_out_text(left_out))
         return
     now = timezone.now()
@@ -137,7 +136,7 @@ def bundle_job_run(job: BatchJob) -> None:
         expires_at=now + timedelta(hours=settings.DOCUMENTS_BATCH_EXPIRY_HOURS),
     )
     if not finished:  # cancelled meanwhile
-        path.unlink(missing_ok=True)
+        storage.delete(area=AREA, name=job.file_name)
         return
     audit.record(
         "notice.bundle.printed",

@@ -2,6 +2,7 @@
 once and only by the requester, cancellable, expiring; scope re-checked in the task."""
 
 import io
+import os
 import zipfile
 from datetime import timedelta
 
@@ -11,11 +12,12 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from documents import services, storage
-from documents.models import BatchJob
+from documents.models import BatchJob, StoredRecord
 from efnet.models import AuditEvent, Role
 from members.models import MemberCard
 from tests.conftest import login, make_staff
 from tests.factories import MemberFactory
+from tests.stored import StoredArea
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +45,9 @@ def test_batch_renders_one_pdf_encrypted_at_rest_and_downloads_once(
     login(client, world.clerk_a)
     job = start_batch(client, world, django_capture_on_commit_callbacks)
     assert job.status == BatchJob.Status.DONE and job.done_count == 3 and job.file_format == "pdf"
-    on_disk = (storage.files_dir() / job.file_name).read_bytes()
-    assert b"%PDF" not in on_disk
-    assert all(m.biglobe_password.encode() not in on_disk for m in office_a_members)
+    at_rest = StoredArea("documents").raw(job.file_name)
+    assert at_rest and b"%PDF" not in at_rest
+    assert all(m.biglobe_password.encode() not in at_rest for m in office_a_members)
 
     progress = client.get(reverse("documents:batch_progress", kwargs={"pk": job.pk})).content.decode()
     assert "完了" in progress and "hx-trigger" not in progress  # polling stops when finished
@@ -65,7 +67,7 @@ def test_batch_renders_one_pdf_encrypted_at_rest_and_downloads_once(
 
     job.refresh_from_db()
     assert job.status == BatchJob.Status.DOWNLOADED and not job.file_name
-    assert not list(storage.files_dir().glob(f"{job.uuid}*"))
+    assert not storage.exists(area="documents", name=f"{job.uuid}.bin")
     again = download(client, job)
     assert again.status_code == 302
 
@@ -120,7 +122,7 @@ def test_a_colleague_in_the_same_office_cannot_download_it(
     response = download(client, job)
     assert response.status_code == 302
     job.refresh_from_db()
-    assert job.status == BatchJob.Status.DONE and (storage.files_dir() / job.file_name).exists()
+    assert job.status == BatchJob.Status.DONE and storage.exists(area="documents", name=job.file_name)
     assert AuditEvent.objects.filter(action="access.denied", actor=colleague).exists()
 
 
@@ -144,7 +146,7 @@ def test_cancel_between_chunks_issues_nothing(world, office_a_members, settings,
     job.refresh_from_db()
     assert job.status == BatchJob.Status.CANCELLED
     assert not MemberCard.objects.exists()
-    assert not list(storage.files_dir().glob(f"{job.uuid}*"))
+    assert not storage.exists(area="documents", name=f"{job.uuid}.bin")
 
 
 def test_task_rechecks_scope_for_the_requester(world, office_a_members):
@@ -161,27 +163,68 @@ def test_task_rechecks_scope_for_the_requester(world, office_a_members):
 def test_expired_files_are_purged(client, world, office_a_members, django_capture_on_commit_callbacks):
     login(client, world.clerk_a)
     job = start_batch(client, world, django_capture_on_commit_callbacks)
-    path = storage.files_dir() / job.file_name
+    name = job.file_name
     BatchJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert services.purge_expired_batches() == 1
     job.refresh_from_db()
-    assert job.status == BatchJob.Status.EXPIRED and not path.exists()
+    assert job.status == BatchJob.Status.EXPIRED and not storage.exists(area="documents", name=name)
     assert download(client, job).status_code == 302
 
 
-def test_tampered_file_fails_to_decrypt(tmp_path):
+def _stored_file(data: bytes, *, name="f", file_id="a") -> str:
     key = storage.new_key()
-    path = tmp_path / "f.bin"
-    writer = storage.EncryptedWriter(path, key=key, file_id="a")
-    writer.write(b"x" * (storage.RECORD_SIZE + 10))
+    writer = storage.EncryptedWriter(area="test", name=name, key=key, file_id=file_id)
+    writer.write(data)
     writer.close()
-    assert b"".join(storage.read_decrypted(path, key=key, file_id="a")) == b"x" * (storage.RECORD_SIZE + 10)
+    return key
+
+
+def _read(name, key, file_id="a"):
+    return b"".join(storage.read_decrypted(area="test", name=name, key=key, file_id=file_id))
+
+
+def test_a_stored_file_is_records_in_the_database_and_reads_back():
+    data = os.urandom(storage.RECORD_SIZE * 2 + 10)
+    key = _stored_file(data)
+    rows = list(StoredRecord.objects.filter(area="test", name="f").order_by("index"))
+    assert [(r.index, r.last) for r in rows] == [(0, False), (1, False), (2, True)]
+    assert data[:64] not in b"".join(bytes(r.data) for r in rows)
+    assert _read("f", key) == data
+    assert storage.delete(area="test", name="f") == 3
+    with pytest.raises(storage.MissingFileError):
+        _read("f", key)
+
+
+def test_a_tampered_stored_file_fails_to_decrypt():
+    data = b"x" * (storage.RECORD_SIZE + 10)
+    key = _stored_file(data)
     with pytest.raises(storage.CorruptFileError):
-        b"".join(storage.read_decrypted(path, key=key, file_id="b"))
-    blob = path.read_bytes()
-    path.write_bytes(blob[: len(blob) // 2])  # cut after the first record
+        _read("f", key, file_id="b")  # another owner's file
+    other_key = _stored_file(b"y" * (storage.RECORD_SIZE + 10), name="g")
     with pytest.raises(storage.CorruptFileError):
-        b"".join(storage.read_decrypted(path, key=key, file_id="a"))
+        _read("f", other_key)
+    # Records swapped in from another file, or reordered, or the end cut off: refused, never garbage.
+    first_of_g = StoredRecord.objects.get(area="test", name="g", index=0).data
+    StoredRecord.objects.filter(area="test", name="f", index=0).update(data=first_of_g)
+    with pytest.raises(storage.CorruptFileError):
+        _read("f", key)
+    key = _stored_file(data)
+    StoredRecord.objects.filter(area="test", name="f", last=True).delete()
+    with pytest.raises(storage.CorruptFileError, match="ends before"):
+        _read("f", key)
+    key = _stored_file(data)
+    StoredRecord.objects.filter(area="test", name="f", index=0).update(last=True)  # claims to end early
+    with pytest.raises(storage.CorruptFileError):
+        _read("f", key)
+
+
+def test_orphans_are_deleted_but_files_being_written_and_owned_files_stay():
+    for name in ("owned", "orphan"):
+        _stored_file(b"z", name=name)
+    StoredRecord.objects.update(created_at=timezone.now() - timedelta(days=2))
+    _stored_file(b"z", name="being-written")
+    assert storage.delete_orphans(area="test", keep={"owned"}, before=timezone.now() - timedelta(days=1)) == 1
+    assert set(StoredRecord.objects.values_list("name", flat=True)) == {"owned", "being-written"}
 
 
 def test_download_asks_for_the_password_again_after_five_minutes(

@@ -93,7 +93,7 @@ def test_an_error_while_recording_the_cards_fails_the_job_with_a_message(
     assert "発行の記録に失敗しました" in job.error and "何も発行されていません" in job.error
     assert not MemberCard.objects.exists()  # the first member's card was rolled back with the rest
     assert not AuditEvent.objects.filter(action__in=["member.card.issued", "documents.batch.completed"]).exists()
-    assert not list(storage.files_dir().glob(f"{job.uuid}*"))
+    assert not storage.exists(area="documents", name=f"{job.uuid}.bin")
     assert any(r.levelname == "ERROR" and str(job.pk) in r.getMessage() for r in caplog.records)
 
 

@@ -48,7 +48,7 @@ def test_a_real_worker_renders_the_batch_on_its_render_processes(world, broker, 
     assert job.status == BatchJob.Status.DONE, job.error
     assert job.done_count == len(members) and MemberCard.objects.count() == len(members)
     data = b"".join(
-        storage.read_decrypted(storage.files_dir() / job.file_name, key=job.file_key, file_id=str(job.uuid))
+        storage.read_decrypted(area="documents", name=job.file_name, key=job.file_key, file_id=str(job.uuid))
     )
     pages = [page.extract_text().replace(" ", "") for page in PdfReader(io.BytesIO(data)).pages]
     assert len(pages) == len(members)

@@ -51,7 +51,7 @@ def new_job(world, members):
 def batch_pages(job):
     job.refresh_from_db()
     data = b"".join(
-        storage.read_decrypted(storage.files_dir() / job.file_name, key=job.file_key, file_id=str(job.uuid))
+        storage.read_decrypted(area="documents", name=job.file_name, key=job.file_key, file_id=str(job.uuid))
     )
     return [page.extract_text().replace(" ", "") for page in PdfReader(io.BytesIO(data)).pages]
 
@@ -117,7 +117,7 @@ def test_a_render_process_killed_mid_batch_fails_the_batch_and_issues_nothing(
     assert job.status == BatchJob.Status.FAILED
     assert "PDF作成プロセスが途中で止まりました" in job.error
     assert not MemberCard.objects.exists()
-    assert not list(storage.files_dir().glob(f"{job.uuid}*"))
+    assert not storage.exists(area="documents", name=f"{job.uuid}.bin")
 
     # The next batch gets fresh render processes and goes through.
     monkeypatch.setattr(services, "cards_html", real_html)

@@ -14,6 +14,7 @@ from pypdf import PdfReader, PdfWriter
 
 from notices.printing import bundle_pdf
 from tests.notices.conftest import approved_notice, campaign  # noqa: F401 (fixture)
+from tests.stored import StoredArea
 
 
 def reply_pages_pdf(world, campaign, members) -> bytes:  # noqa: F811
@@ -63,6 +64,6 @@ def as_image_pdf(images: list[Image.Image], *, dpi: int) -> bytes:
 
 
 @pytest.fixture
-def files_dir(settings, tmp_path):
-    settings.EFNET_FILES_DIR = tmp_path / "files"
-    return tmp_path / "files" / "faxreplies"
+def fax_store(db):
+    """The FAX uploads and page images documents.storage holds."""
+    return StoredArea("faxreplies")

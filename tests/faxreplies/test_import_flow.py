@@ -47,7 +47,7 @@ def _imported(client, data, capture):
 
 
 def test_a_clerk_uploads_confirms_a_page_and_the_member_timeline_keeps_it(
-    client, world, campaign, fax_file, files_dir, django_capture_on_commit_callbacks
+    client, world, campaign, fax_file, fax_store, django_capture_on_commit_callbacks
 ):
     data, with_address, plain = fax_file
     login(client, world.clerk_a)
@@ -64,9 +64,9 @@ def test_a_clerk_uploads_confirms_a_page_and_the_member_timeline_keeps_it(
     image = client.get(reverse("faxreplies:page_image", args=[first.pk]))
     assert image.status_code == 200 and image["Content-Type"] == "image/png" and image.content[:4] == b"\x89PNG"
     assert "no-store" in image["Cache-Control"]
-    stored = (files_dir / first.image_name).read_bytes()
+    stored = fax_store.raw(first.image_name)
     assert b"PNG" not in stored[:64] and b"IHDR" not in stored
-    assert not list(files_dir.glob("*.upload"))  # the upload itself is gone once read
+    assert not [n for n in fax_store.names() if n.endswith(".upload")]  # the upload itself is gone once read
 
     rows = {r.address_id: r for r in AccountStatus.objects.filter(member=with_address, campaign=campaign)}
     extra = next(r for r in rows.values() if r.address_id)
@@ -99,7 +99,7 @@ def test_a_clerk_uploads_confirms_a_page_and_the_member_timeline_keeps_it(
 
 
 def test_a_page_without_a_code_is_matched_by_the_number_the_clerk_types(
-    client, world, campaign, fax_file, files_dir, django_capture_on_commit_callbacks
+    client, world, campaign, fax_file, fax_store, django_capture_on_commit_callbacks
 ):
     data, _with_address, plain = fax_file
     login(client, world.clerk_a)
@@ -128,7 +128,7 @@ def test_a_page_without_a_code_is_matched_by_the_number_the_clerk_types(
 
 
 def test_accounts_of_another_member_are_refused_and_nothing_is_recorded(
-    client, world, campaign, fax_file, files_dir, django_capture_on_commit_callbacks
+    client, world, campaign, fax_file, fax_store, django_capture_on_commit_callbacks
 ):
     data, with_address, plain = fax_file
     login(client, world.clerk_a)
@@ -159,7 +159,7 @@ def test_accounts_of_another_member_are_refused_and_nothing_is_recorded(
         ("fax.pdf", b"", "ファイル"),
     ],
 )
-def test_bad_files_get_a_japanese_message_and_change_nothing(client, world, files_dir, name, data, message):
+def test_bad_files_get_a_japanese_message_and_change_nothing(client, world, fax_store, name, data, message):
     if data is None:
         out = io.BytesIO()
         PdfWriter().write(out)  # a well-formed PDF without a single page
@@ -171,11 +171,11 @@ def test_bad_files_get_a_japanese_message_and_change_nothing(client, world, file
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not FaxImport.objects.exists()
-    assert not files_dir.exists() or not list(files_dir.iterdir())
+    assert not fax_store.names()
 
 
 def test_a_qr_of_another_offices_member_is_refused_and_not_shown(
-    client, world, campaign, files_dir, django_capture_on_commit_callbacks
+    client, world, campaign, fax_store, django_capture_on_commit_callbacks
 ):
     stranger = MemberFactory(office=world.office_b, email="")
     enroll(stranger)
@@ -194,7 +194,7 @@ def test_a_qr_of_another_offices_member_is_refused_and_not_shown(
 
 
 def test_a_clerk_sees_only_their_offices_imports_and_pages(
-    client, world, campaign, fax_file, files_dir, django_capture_on_commit_callbacks
+    client, world, campaign, fax_file, fax_store, django_capture_on_commit_callbacks
 ):
     data, with_address, _plain = fax_file
     login(client, world.clerk_a)
@@ -216,19 +216,19 @@ def test_a_clerk_sees_only_their_offices_imports_and_pages(
 
 
 def test_page_images_are_deleted_after_the_retention(
-    client, world, campaign, fax_file, files_dir, settings, django_capture_on_commit_callbacks
+    client, world, campaign, fax_file, fax_store, settings, django_capture_on_commit_callbacks
 ):
     data, _with_address, _plain = fax_file
     login(client, world.clerk_a)
     job = _imported(client, data, django_capture_on_commit_callbacks)
-    assert len(list(files_dir.iterdir())) == 3
+    assert len(fax_store.names()) == 3
     from django.utils import timezone
 
     FaxPage.objects.filter(fax_import=job, number__in=[1, 2]).update(expires_at=timezone.now())
 
     assert services.purge_expired_pages() == 2
 
-    assert len(list(files_dir.iterdir())) == 1
+    assert len(fax_store.names()) == 1
     gone = job.pages.get(number=1)
     assert gone.image_name == "" and gone.image_key == ""
     assert client.get(reverse("faxreplies:page_image", args=[gone.pk])).status_code == 410

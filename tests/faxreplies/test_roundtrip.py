@@ -25,7 +25,7 @@ def members(world):
 
 @pytest.mark.parametrize(("x_dpi", "y_dpi", "container"), [(204, 98, "tiff"), (204, 196, "tiff"), (204, 196, "pdf")])
 def test_every_reply_page_at_fax_resolution_is_matched_to_its_member(
-    client, world, campaign, members, files_dir, django_capture_on_commit_callbacks, x_dpi, y_dpi, container
+    client, world, campaign, members, fax_store, django_capture_on_commit_callbacks, x_dpi, y_dpi, container
 ):
     images = fax_images(reply_pages_pdf(world, campaign, members), x_dpi=x_dpi, y_dpi=y_dpi)
     assert len(images) == len(members)

@@ -24,7 +24,6 @@ def office_list() -> bytes:
 
 
 def test_day_one_import_with_errors_fixed_and_an_undo(world, browser_page, tmp_path, settings):
-    settings.EFNET_FILES_DIR = tmp_path / "files"
     page = browser_page
     page.on("dialog", lambda dialog: dialog.accept())
     browser_login(page, world.admin, next_url="/imports/")

@@ -7,6 +7,7 @@ from unittest import mock
 from django.db import connection
 from django.test import TestCase
 
+from documents.models import StoredRecord
 from imports import exports, services, storage
 from imports.models import ImportBatch
 from tests.imports.helpers import MEMBER_HEADERS, csv_bytes, member, upload
@@ -51,7 +52,13 @@ def test_no_imported_password_appears_in_clear_anywhere(world, caplog, settings)
         mock.patch.object(tasks.apply_batch, "delay", recording("apply_batch")),
     ):
         batch = upload(world.admin, data)
-        stored_file = (storage.files_dir() / batch.stored_name).read_bytes()
+        stored_file = b"".join(
+            bytes(data)
+            for data in StoredRecord.objects.filter(area=storage.AREA, name=batch.stored_name)
+            .order_by("index")
+            .values_list("data", flat=True)
+        )
+        assert stored_file  # the encrypted upload, as stored
         with TestCase.captureOnCommitCallbacks(execute=True):
             services.batch_map_columns(batch=batch, actor=world.admin, mapping={})
         batch.refresh_from_db()
@@ -65,4 +72,4 @@ def test_no_imported_password_appears_in_clear_anywhere(world, caplog, settings)
     everything = "\n".join([every_table_text(), midway, caplog.text, error_file, repr(stored_file)])
     for password in PASSWORDS:
         assert password not in everything
-    assert not (storage.files_dir() / batch.stored_name).exists()  # deleted after apply
+    assert not storage.exists(batch)  # deleted after apply

@@ -87,10 +87,9 @@ def test_an_unconfirmed_upload_is_deleted_after_the_expiry(world, settings):
     from imports import storage
 
     batch = preview(world.admin, _file(2))
-    path = storage.files_dir() / batch.stored_name
-    assert path.exists()
+    assert storage.exists(batch)
     ImportBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(hours=25))
     with TestCase.captureOnCommitCallbacks(execute=True):
         assert services.purge_expired_files() == 1
     batch.refresh_from_db()
-    assert not path.exists() and batch.status == ImportBatch.Status.CANCELLED and not batch.rows.exists()
+    assert not storage.exists(batch) and batch.status == ImportBatch.Status.CANCELLED and not batch.rows.exists()

@@ -11,12 +11,12 @@ from efnet.models import AuditEvent
 from tests.conftest import login
 from tests.factories import MemberFactory
 from tests.notices.conftest import approved_notice, enroll
+from tests.stored import StoredArea
 
 
 def test_an_admin_builds_the_bundle_in_the_background_and_downloads_it_once(
-    client, world, campaign, settings, tmp_path, django_capture_on_commit_callbacks
+    client, world, campaign, settings, django_capture_on_commit_callbacks
 ):
-    settings.EFNET_FILES_DIR = tmp_path
     settings.DOCUMENTS_BATCH_CHUNK_SIZE = 2  # several chunks, merged into one PDF
     good = [MemberFactory(office=office, email="") for office in (world.office_a, world.office_b, world.office_a)]
     bad = MemberFactory(office=world.office_a, email="", name="テスト\U0001fae8商店")
@@ -33,7 +33,7 @@ def test_an_admin_builds_the_bundle_in_the_background_and_downloads_it_once(
     assert job.office is None and job.notice == notice and job.total == 4
     assert job.done_count == 3 and job.skipped_count == 1
     assert bad.number in job.error and "U+1FAE8" in job.error and "登録者名" in job.error
-    stored = (tmp_path / "documents" / job.file_name).read_bytes()
+    stored = StoredArea("documents").raw(job.file_name)
     assert b"%PDF" not in stored  # encrypted at rest
     page = client.get(reverse("documents:batch_detail", args=[job.pk])).content.decode()
     assert "案内のFAX・印刷PDF" in page and bad.number in page and "3 / 4" in page
@@ -51,7 +51,7 @@ def test_an_admin_builds_the_bundle_in_the_background_and_downloads_it_once(
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 6
     assert all(m.number in text for m in good) and bad.number not in text
     job.refresh_from_db()
-    assert job.status == BatchJob.Status.DOWNLOADED and not (tmp_path / "documents" / f"{job.uuid}.bin").exists()
+    assert job.status == BatchJob.Status.DOWNLOADED and f"{job.uuid}.bin" not in StoredArea("documents").names()
     again = client.post(reverse("documents:batch_download", args=[job.pk]), follow=True)
     assert "ダウンロードできません" in again.content.decode() or "すでに" in again.content.decode()
 

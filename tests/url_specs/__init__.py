@@ -30,6 +30,11 @@ class UrlSpec:
     # Query or body parameters the view reads as ids (beyond the generic names every URL is sent in
     # tests/test_bad_ids.py): each is sent alone with malformed values.
     id_params: tuple[str, ...] = ()
+    # Server-error statuses that are the URL's meaning rather than a failure (/healthz's 503 when unhealthy).
+    server_statuses: tuple[int, ...] = ()
+
+    def server_error(self, status: int) -> bool:
+        return status >= 500 and status not in self.server_statuses
 
 
 def all_specs() -> dict[str, UrlSpec]:

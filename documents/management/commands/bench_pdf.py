@@ -17,10 +17,8 @@ import json
 import os
 import resource
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -145,7 +143,8 @@ class Command(BaseCommand):
         )
 
         sizes = [100] if skip_1000 else [100, 1000]
-        with tempfile.TemporaryDirectory() as tmp:
+        # The files go where a real batch's go (the database), and are deleted afterwards.
+        try:
             for size in sizes:
                 cards = [fictitious_card(i) for i in range(size)]
                 as_zip = size > settings.DOCUMENTS_BATCH_ZIP_THRESHOLD
@@ -153,7 +152,9 @@ class Command(BaseCommand):
                 rates, base_rates = [], []
                 with PeakRss() as memory:
                     for _ in range(runs):
-                        writer = storage.EncryptedWriter(Path(tmp) / f"b{size}.bin", key=storage.new_key(), file_id="b")
+                        writer = storage.EncryptedWriter(
+                            area="bench", name=f"b{size}", key=storage.new_key(), file_id="b"
+                        )
                         started = time.perf_counter()
                         services.write_cards_file(iter(chunked(cards, chunk_size)), writer=writer, as_zip=as_zip)
                         file_size = writer.close()
@@ -180,6 +181,9 @@ class Command(BaseCommand):
                     f" {ours_rate:.1f} cards/s, peak RSS {memory.peak:.0f} MiB"
                     f" (plain WeasyPrint {base_rate:.1f} cards/s, peak RSS {base_memory.peak:.0f} MiB)"
                 )
+        finally:
+            for size in sizes:
+                storage.delete(area="bench", name=f"b{size}")
         result["process_peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         pdf_pool.shutdown()
         out.write(json.dumps(result, ensure_ascii=False))
