@@ -117,6 +117,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         }
     )
+# A write that must not be lost (a sent message being recorded) is tried again on a new connection for this
+# long when the database connection drops (efnet/db.py); well under NOTICES_SENDING_TIMEOUT_SECONDS.
+EFNET_DB_RECONNECT_SECONDS = env.int("EFNET_DB_RECONNECT_SECONDS", default=120)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "efnet.User"

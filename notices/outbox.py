@@ -78,22 +78,31 @@ def claim(delivery_id: int) -> str | None:
     the database lets exactly one change the row; the other sees it no longer queued."""
     now = timezone.now()
     message_id = new_message_id()
-    won = retry_if_locked(
-        lambda: (
+    tries = 0
+
+    def attempt() -> int:
+        nonlocal tries
+        tries += 1
+        if tries > 1 and Delivery.objects.filter(pk=delivery_id, message_id=message_id).exists():
+            # The connection dropped after an earlier try committed: the row is ours (the Message-ID is new).
+            return 1
+        return (
             Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED, channel=Channel.EMAIL)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .update(status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, message_id=message_id)
         )
-    )
-    return message_id if won else None
+
+    return message_id if retry_if_locked(attempt) else None
 
 
 def mark_sent_many(deliveries: list[Delivery]) -> list[Delivery]:
     """Record sends (each delivery's ``sent_at`` set by the caller, or now) in one transaction with their
     audit events; then, apart, mark the members' pending accounts 案内済. Returns the rows it marked.
 
-    A transaction the database refused as locked did not happen, and is tried again: these messages went
-    out, and leaving their rows in ``sending`` would turn them ``unknown``."""
+    A transaction the database refused as locked did not happen, and is tried again; so is one whose
+    connection dropped (on a new connection; if it had committed, the rows are no longer ``sending`` and the
+    second try records nothing twice). These messages went out: leaving their rows in ``sending`` would turn
+    them ``unknown``, and an admin who sends the unknown ones again would send duplicates."""
     now = timezone.now()
     for d in deliveries:
         d.sent_at = d.sent_at or now
@@ -175,9 +184,10 @@ def mark_failed(delivery: Delivery, error: str) -> None:
 
 @transaction.atomic
 def _mark_failed(delivery: Delivery, error: str) -> None:
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+    if not Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=Delivery.Status.FAILED, last_error=error[:500]
-    )
+    ):
+        return  # already recorded (a try whose connection dropped after its commit)
     audit.record(
         "notice.delivery.failed",
         target=delivery,
@@ -189,7 +199,8 @@ def _mark_failed(delivery: Delivery, error: str) -> None:
 def mark_retry(delivery: Delivery, error: str) -> int | None:
     """A transient failure: back to the queue after a backoff, or failed after too many attempts.
     Returns the backoff in seconds when it will be retried."""
-    attempts = Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True).first() or 0
+    row = Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True)
+    attempts = retry_if_locked(lambda: row.first()) or 0
     if attempts >= settings.NOTICES_MAX_ATTEMPTS:
         mark_failed(delivery, f"{attempts}回失敗: {error}")
         return None
@@ -215,13 +226,15 @@ class _NoticeGate:
     def open(self, notice_id: int) -> bool:
         at, ok = self.checked.get(notice_id, (0.0, False))
         if time.monotonic() - at > 1.0:
-            ok = Notice.objects.filter(pk=notice_id, state=Notice.State.SENDING).exists()
+            ok = retry_if_locked(lambda: Notice.objects.filter(pk=notice_id, state=Notice.State.SENDING).exists())
             self.checked[notice_id] = (time.monotonic(), ok)
         return ok
 
 
 class SentMarks:
-    """Sends waiting to be marked: flushed every ``every`` messages or ``seconds``, and when the batch ends."""
+    """Sends waiting to be marked: flushed every ``every`` messages or ``seconds``, and when the batch ends.
+    A group stays here until it is recorded: a flush that fails (the database unreachable for longer than the
+    reconnect budget) leaves it for the next flush, the one in ``send_batch``'s ``finally`` at the latest."""
 
     def __init__(self, every: int = 25, seconds: float = 0.5):
         self.every, self.seconds = every, seconds
@@ -235,8 +248,11 @@ class SentMarks:
             self.flush()
 
     def flush(self) -> int:
-        rows, self.rows, self.since = self.rows, [], time.monotonic()
-        return len(mark_sent_many(rows)) if rows else 0
+        if not self.rows:
+            return 0
+        marked = mark_sent_many(self.rows)
+        self.rows, self.since = [], time.monotonic()
+        return len(marked)
 
 
 def send_batch(delivery_ids: list[int]) -> dict:
@@ -252,14 +268,16 @@ def send_batch(delivery_ids: list[int]) -> dict:
 
 
 def record_worker_error(delivery_ids: list[int], exc: BaseException) -> None:
-    notice_ids = set(Delivery.objects.filter(pk__in=delivery_ids).values_list("notice_id", flat=True))
     text = f"{type(exc).__name__}: {exc}"[:500]
+
+    def write() -> None:
+        notice_ids = Delivery.objects.filter(pk__in=delivery_ids).values("notice_id")
+        Notice.objects.filter(pk__in=notice_ids).update(last_error=text, last_error_at=timezone.now())
+
     try:
-        retry_if_locked(
-            lambda: Notice.objects.filter(pk__in=notice_ids).update(last_error=text, last_error_at=timezone.now())
-        )
+        retry_if_locked(write)
     except Exception:
-        log.exception("notices %s: could not record the worker's error", sorted(notice_ids))
+        log.exception("deliveries %s: could not record the worker's error on their notices", delivery_ids[:10])
 
 
 def _send_batch(delivery_ids: list[int]) -> dict:

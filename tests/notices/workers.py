@@ -16,11 +16,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_REDIS_DB = 15
+# Several runs may share one Redis server: each picks its database number (EFNET_TEST_REDIS_DB, default 15).
+TEST_REDIS_DB = int(os.environ.get("EFNET_TEST_REDIS_DB", "15"))
 
 
 def redis_url_for_tests() -> str:
-    """The REDIS_URL of the run, on the test database number (never db 0)."""
+    """The REDIS_URL of the run, on the test database number (EFNET_TEST_REDIS_DB; never db 0)."""
     parts = urlsplit(os.environ["REDIS_URL"])
     return urlunsplit((parts.scheme, parts.netloc, f"/{TEST_REDIS_DB}", "", ""))
 
