@@ -217,6 +217,9 @@ CONTENT_SECURITY_POLICY = {
 # Mail. EMAIL_URL picks the SMTP server (smtp://user:pass@host:port, smtp+tls://…).
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEV_KEYS else "smtp://127.0.0.1:25")
 vars().update(EMAIL_CONFIG)
+# Seconds to wait for the mail server (connecting, its greeting, each reply): a server that does not answer is
+# an outage (sending waits, no attempt charged), never a worker blocked for good.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="EFネット事務局 <efnet@example.jp>")
 EFNET_REPLY_TO = env.str("EFNET_REPLY_TO", default="efnet@example.jp")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

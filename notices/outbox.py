@@ -69,6 +69,14 @@ def classify(exc: BaseException) -> tuple[bool, str]:
     return False, f"{type(exc).__name__}: {exc}"
 
 
+def is_reply(exc: BaseException) -> bool:
+    """An answer about the message (a 4xx/5xx reply to MAIL, RCPT or DATA, or an address Django refused):
+    only these count as attempts. A refused or dropped connection says nothing about the message."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return False
+    return isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException | ValueError)
+
+
 def backoff_seconds(attempts: int) -> int:
     return min(settings.NOTICES_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), 3600)
 
@@ -280,8 +288,61 @@ def record_worker_error(delivery_ids: list[int], exc: BaseException) -> None:
         log.exception("deliveries %s: could not record the worker's error on their notices", delivery_ids[:10])
 
 
+class ServerUnreachable(Exception):
+    """The mail server could not be reached, or dropped the connection outside any reply about a message."""
+
+
+def open_connection(notice_ids: set[int]):
+    """An SMTP connection, opened (connected, greeted, logged in). Any failure here is the server's, not a
+    message's: it raises ``ServerUnreachable``. A notice that was waiting for the server stops waiting."""
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as exc:
+        raise ServerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+    _no_delay(connection)
+    retry_if_locked(
+        lambda: Notice.objects.filter(pk__in=notice_ids, smtp_waiting_since__isnull=False).update(
+            smtp_waiting_since=None, last_error="", last_error_at=None
+        )
+    )
+    return connection
+
+
+def wait_for_server(*, notice_ids: set[int], waiting_ids: list[int], error: str) -> None:
+    """The server cannot be reached: the notices say since when and why; the deliveries not yet claimed stay
+    queued, uncharged, for the periodic re-dispatch (every minute) to try again."""
+    now = timezone.now()
+    text = f"メールサーバーに接続できません: {error}"[:500]
+
+    def write() -> None:
+        with transaction.atomic():
+            Notice.objects.filter(pk__in=notice_ids, smtp_waiting_since__isnull=True).update(smtp_waiting_since=now)
+            Notice.objects.filter(pk__in=notice_ids).update(last_error=text, last_error_at=now)
+            Delivery.objects.filter(pk__in=waiting_ids, status=Delivery.Status.QUEUED).update(dispatched_at=None)
+
+    retry_if_locked(write)
+    log.warning("notices %s: mail server unreachable (%s); waiting", sorted(notice_ids), error)
+
+
+def release(delivery: Delivery, error: str) -> None:
+    """Give back a claimed row whose message met no reply from the server (the connection dropped): queued
+    again and the attempt not charged, as if it had not been claimed."""
+    retry_if_locked(
+        lambda: Delivery.objects.filter(
+            pk=delivery.pk, status=Delivery.Status.SENDING, message_id=delivery.message_id
+        ).update(
+            status=Delivery.Status.QUEUED,
+            attempts=F("attempts") - 1,
+            claimed_at=None,
+            dispatched_at=None,
+            last_error=error[:500],
+        )
+    )
+
+
 def _send_batch(delivery_ids: list[int]) -> dict:
-    stats = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
+    stats = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0, "waiting": 0}
     retries: list[tuple[int, int]] = []
     pacer = Pacer(settings.NOTICES_RATE_PER_SECOND)
     gate = _NoticeGate()
@@ -292,13 +353,23 @@ def _send_batch(delivery_ids: list[int]) -> dict:
     phone_table = office_phone_table()
     facts = batch_facts(list(rows.values()))
     marks = SentMarks()
+    notice_ids = {d.notice_id for d in rows.values()}
     connection = None
     try:
-        for delivery_id in delivery_ids:
+        for position, delivery_id in enumerate(delivery_ids):
             delivery = rows.get(delivery_id)
             if delivery is None or not gate.open(delivery.notice_id):
                 stats["skipped"] += 1
                 continue
+            try:
+                # Before the claim: a server that cannot be reached costs no delivery an attempt.
+                if connection is None:
+                    connection = open_connection(notice_ids)
+            except ServerUnreachable as exc:
+                waiting = delivery_ids[position:]
+                wait_for_server(notice_ids=notice_ids, waiting_ids=waiting, error=str(exc))
+                stats["waiting"] += len(waiting)
+                break
             pacer.wait()
             message_id = claim(delivery_id)
             if message_id is None:
@@ -306,10 +377,6 @@ def _send_batch(delivery_ids: list[int]) -> dict:
                 continue
             delivery.message_id = message_id
             try:
-                if connection is None:
-                    connection = get_connection(fail_silently=False)
-                    connection.open()
-                    _no_delay(connection)
                 message = build_message(
                     notice=delivery.notice,
                     member=delivery.member,
@@ -323,6 +390,16 @@ def _send_batch(delivery_ids: list[int]) -> dict:
                 message.send(fail_silently=False)
             except (smtplib.SMTPException, OSError, ValueError) as exc:
                 permanent, error = classify(exc)
+                if not is_reply(exc):
+                    # No answer about this message: the server went away. Not an attempt; the rest waits.
+                    connection.close()
+                    connection = None
+                    release(delivery, error)
+                    waiting = delivery_ids[position:]
+                    wait_for_server(notice_ids=notice_ids, waiting_ids=waiting, error=error)
+                    stats["waiting"] += len(waiting)
+                    log.info("delivery %s not sent (the server went away)", delivery_id)
+                    break
                 if permanent:
                     mark_failed(delivery, error)
                     stats["failed"] += 1

@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.db import connection
 from django.test import override_settings
 
 from notices import outbox, services
-from notices.models import Delivery
+from notices.models import Delivery, Notice
 from tests.factories import MemberFactory
-from tests.notices.conftest import approved_notice, enroll
+from tests.notices.conftest import RecordingHandler, approved_notice, enroll, free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -87,3 +88,42 @@ def test_a_dropped_database_connection_mid_send_turns_no_delivered_message_unkno
     assert false_unknown == [], f"delivered, yet recorded 不明: {false_unknown}"
     assert set(statuses.values()) == {Delivery.Status.SENT}
     assert all(received[email] == 1 for email in statuses)
+
+
+def test_an_smtp_outage_longer_than_the_whole_retry_budget_fails_nothing(world, campaign, broker, workers):
+    members = _audience(world, 8)
+    port = free_port()  # the mail server is down: nothing listens there yet
+    notice = approved_notice(world, campaign)
+    # Two attempts with backoff from one second: a budget of about 3 s, which the outage outlasts.
+    env = {"NOTICES_BATCH_SIZE": "3", "NOTICES_MAX_ATTEMPTS": "2", "NOTICES_RETRY_BASE_SECONDS": "1"}
+    workers(queue=broker, smtp_port=port, extra_env=env)
+    services.notice_send(notice=notice, actor=world.admin)
+
+    deadline = time.monotonic() + 60
+    while not Notice.objects.filter(pk=notice.pk, smtp_waiting_since__isnull=False).exists():
+        assert time.monotonic() < deadline, "the notice never said it was waiting for the mail server"
+        time.sleep(0.2)
+    outage_ends = time.monotonic() + 8
+    while time.monotonic() < outage_ends:
+        outbox.redispatch_all()  # what beat does every minute, here every half second
+        time.sleep(0.5)
+    assert not notice.deliveries.exclude(status=Delivery.Status.QUEUED).exists()
+    assert set(notice.deliveries.values_list("attempts", flat=True)) == {0}
+
+    handler = RecordingHandler()
+    server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not Notice.objects.filter(pk=notice.pk, state=Notice.State.SENT).exists():
+            assert time.monotonic() < deadline, list(notice.deliveries.values_list("status", flat=True))
+            outbox.redispatch_all()
+            time.sleep(0.5)
+    finally:
+        server.stop()
+
+    statuses = assert_once_each(handler, notice, members)
+    assert set(statuses.values()) == {Delivery.Status.SENT}  # none failed
+    assert handler.per_recipient() == {m.email: 1 for m in members}
+    notice.refresh_from_db()
+    assert notice.smtp_waiting_since is None
