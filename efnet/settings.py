@@ -302,6 +302,10 @@ DOCUMENTS_BATCH_ZIP_THRESHOLD = env.int("DOCUMENTS_BATCH_ZIP_THRESHOLD", default
 DOCUMENTS_BATCH_MAX_CARDS = env.int("DOCUMENTS_BATCH_MAX_CARDS", default=5000)
 # Render processes a batch's chunks are spread over (efnet/pdf_pool.py); 0 or 1 renders in the worker itself.
 DOCUMENTS_RENDER_PROCESSES = env.int("DOCUMENTS_RENDER_PROCESSES", default=os.cpu_count() or 1)
+# A running batch whose worker has not written its heartbeat (once per chunk) for this long is failed and its
+# file deleted by documents.tasks.reap_dead_batches (every minute). Longer than a chunk takes to render.
+DOCUMENTS_BATCH_HEARTBEAT_SECONDS = env.int("DOCUMENTS_BATCH_HEARTBEAT_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["documents-reap-dead-batches"] = {"task": "documents.tasks.reap_dead_batches", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["documents-purge-expired-batches"] = {
     "task": "documents.tasks.purge_expired_batches",
     "schedule": 15 * 60,
