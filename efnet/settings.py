@@ -250,6 +250,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {}
+# One scheduler: beat runs as a process of its own (make worker, make run, production), and its scheduler
+# sends the periodic tasks only while it holds a lock row in the database (efnet/beat.py); a second beat stands
+# by and takes over once the lock has not been renewed for EFNET_BEAT_LOCK_SECONDS. The schedule file (when
+# each task last ran) is kept in the var dir and opened only by the beat that holds the lock.
+CELERY_BEAT_SCHEDULER = "efnet.beat:GuardedScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+EFNET_BEAT_LOCK_SECONDS = env.int("EFNET_BEAT_LOCK_SECONDS", default=60)
+# Beat wakes at least this often, so the lock is renewed well within its lifetime.
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(EFNET_BEAT_LOCK_SECONDS // 3, 1)
 
 # Where short-lived generated files (encrypted batch PDFs) live. Shared storage in production.
 EFNET_FILES_DIR = Path(env.str("EFNET_FILES_DIR", default=str(VAR_DIR / "files")))

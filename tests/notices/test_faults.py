@@ -127,3 +127,39 @@ def test_an_smtp_outage_longer_than_the_whole_retry_budget_fails_nothing(world, 
     assert handler.per_recipient() == {m.email: 1 for m in members}
     notice.refresh_from_db()
     assert notice.smtp_waiting_since is None
+
+
+def _wait_for(predicate, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_a_second_beat_does_not_schedule_and_takes_over_once_the_first_is_killed(broker, tmp_path):
+    from efnet.models import SchedulerLock
+    from tests.notices.workers import Worker
+
+    env = {"EFNET_BEAT_LOCK_SECONDS": "3", "EFNET_TEST_BEAT_EVERY": "1"}
+    sent = "Scheduler: Sending due task"
+    first = Worker.beat(queue=broker, schedule_file=tmp_path / "schedule", extra_env=env)
+    second = None
+    try:
+        _wait_for(lambda: sent in first.output(), "the first beat to schedule")
+        # A second beat on the same machine and schedule file, as a restart overlapping the old one would be.
+        second = Worker.beat(queue=broker, schedule_file=tmp_path / "schedule", extra_env=env)
+        _wait_for(lambda: "another beat holds the scheduler lock" in second.output(), "the second beat to stand by")
+        time.sleep(4)  # longer than the lock's lifetime: the first keeps renewing it
+        assert sent not in second.output()
+        holder = SchedulerLock.objects.get(name="beat").holder
+        assert holder.split(":")[1] == str(first.process.pid)
+
+        first.kill()
+        _wait_for(lambda: sent in second.output(), "the second beat to take over")
+        assert SchedulerLock.objects.get(name="beat").holder.split(":")[1] == str(second.process.pid)
+        assert "Removing corrupted schedule file" not in second.output()
+    finally:
+        for beat in (first, second):
+            if beat is not None:
+                print(f"--- beat log ---\n{beat.output()[-3000:]}")
+                beat.stop()
