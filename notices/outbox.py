@@ -7,7 +7,13 @@ row that may have gone out.
 
 Marking rows sent is done in small groups (``SentMarks``): a message that went out stays ``sending`` for at
 most a fraction of a second, and a worker killed in that window leaves it ``unknown``, as for any send in
-flight. Grouping saves two commits and a handful of statements per message.
+flight. Grouping saves two commits and a handful of statements per message. A group is kept until it is
+recorded, and the outbox's writes survive a dropped database connection (``efnet.db.retry_if_locked``), so
+``unknown`` means only "the process died during the SMTP conversation".
+
+Only a reply about a message counts as an attempt. A mail server that cannot be reached is an outage: the
+connection is opened before any row is claimed, and the notice waits (``smtp_waiting_since``) with its rows
+queued and uncharged until the periodic re-dispatch finds the server again.
 """
 
 from __future__ import annotations
@@ -392,7 +398,7 @@ def _send_batch(delivery_ids: list[int]) -> dict:
                 permanent, error = classify(exc)
                 if not is_reply(exc):
                     # No answer about this message: the server went away. Not an attempt; the rest waits.
-                    connection.close()
+                    _close_quietly(connection)
                     connection = None
                     release(delivery, error)
                     waiting = delivery_ids[position:]
@@ -406,7 +412,7 @@ def _send_batch(delivery_ids: list[int]) -> dict:
                 else:
                     # The connection may be broken: drop it, the next message opens a fresh one.
                     if connection is not None:
-                        connection.close()
+                        _close_quietly(connection)
                         connection = None
                     wait = mark_retry(delivery, error)
                     if wait is None:
@@ -423,7 +429,7 @@ def _send_batch(delivery_ids: list[int]) -> dict:
             marks.flush()
         finally:
             if connection is not None:
-                connection.close()
+                _close_quietly(connection)
     _schedule_retries(retries)
     for notice_id in {d.notice_id for d in rows.values()}:
         from notices.services import notice_finish_if_done
@@ -446,6 +452,14 @@ def batch_facts(deliveries: list[Delivery]) -> dict:
         found = member_facts(campaign=group[0].notice.campaign, members=[d.member for d in group])
         facts.update({(campaign_id, member_id): f for member_id, f in found.items()})
     return facts
+
+
+def _close_quietly(connection) -> None:
+    """Close a connection that may already be broken (QUIT on a dead socket raises)."""
+    try:
+        connection.close()
+    except Exception:
+        log.info("closing a broken SMTP connection failed", exc_info=True)
 
 
 def _no_delay(connection) -> None:
