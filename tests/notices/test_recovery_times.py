@@ -50,19 +50,22 @@ def test_measure_recovery_after_a_worker_crash_with_the_defaults(
 
         rest_at = unknown_at = None
         while (rest_at is None or unknown_at is None) and time.monotonic() - killed < 1200:
-            counts = dict.fromkeys(Delivery.Status.values, 0)
-            for status in notice.deliveries.values_list("status", flat=True):
-                counts[status] += 1
-            if rest_at is None and counts["sent"] == len(members) - 1:
+            statuses = list(notice.deliveries.values_list("status", flat=True))
+            # The rest of the send: every row the dead worker had not claimed has gone out.
+            if rest_at is None and Delivery.Status.QUEUED not in statuses:
                 rest_at = time.monotonic() - killed
-            if unknown_at is None and counts["unknown"] == 1:
+            # The rows it held in flight are declared 不明.
+            if unknown_at is None and Delivery.Status.SENDING not in statuses:
                 unknown_at = time.monotonic() - killed
             time.sleep(1)
     finally:
         beat_log = beat.output()
         beat.stop()
-    print(f"RECOVERY rest_sent_after_s={rest_at} in_flight_unknown_after_s={unknown_at}")
+    counts = {s: statuses.count(s) for s in set(statuses)}
+    print(f"RECOVERY rest_sent_after_s={rest_at} in_flight_unknown_after_s={unknown_at} counts={counts}")
     received = handler.per_recipient()
-    assert max(received.values()) == 1, received
-    assert set(received) == {m.email for m in members}, beat_log[-2000:]
+    assert max(received.values()) == 1, received  # nothing sent twice
+    rows = dict(notice.deliveries.values_list("member__email", "status"))
+    lost = [e for e, st in rows.items() if st != Delivery.Status.UNKNOWN and received[e] != 1]
+    assert lost == [], (lost, beat_log[-2000:])  # every row but the 不明 ones arrived, once
     assert rest_at is not None and unknown_at is not None
