@@ -30,7 +30,11 @@ def test_it_gives_up_after_its_attempts():
     assert write.calls == 3
 
 
+@pytest.mark.django_db(transaction=True)  # a healthy connection, outside any transaction: only the error decides
 def test_it_does_not_retry_other_database_errors():
+    from django.db import connection
+
+    connection.ensure_connection()
     write = Flaky(failures=1, message="no such table: x")
     with pytest.raises(OperationalError):
         retry_if_locked(write, first_wait=0)
