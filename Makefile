@@ -50,7 +50,7 @@ test-system-deps:
 prod-smoke-system-deps:
 	$(call apt_install,$(APT_PROD_SMOKE))
 
-# efnet/launch.py starts the web server and the worker (with beat) and stops them together: on Ctrl-C, on
+# efnet/launch.py starts the web server, the worker and beat and stops them together: on Ctrl-C, on
 # TERM, and when make itself is killed. exec: the launcher is make's own child, so it sees make go.
 run dev: KEYS = $(if $(filter dev,$@),DEBUG=1,EFNET_DEMO=1)
 run dev: MODE = $(KEYS) PORT=$(PORT)
@@ -62,9 +62,12 @@ run dev: deps system-deps
 	@$(MODE) exec $(BIN)/python -m efnet.launch --port $(PORT) $(if $(filter dev,$@),--reload)
 
 # Threads pool: the tasks wait on SMTP and the database, and batch PDFs render on the worker's own render
-# processes (efnet/pdf_pool.py), which a prefork child, being a daemon, could not start.
+# processes (efnet/pdf_pool.py), which a prefork child, being a daemon, could not start. Beat runs beside it
+# as a process of its own (never -B: a killed worker's beat child lived on beside the restarted one's), and
+# sends the periodic tasks only while it holds the scheduler lock in the database (efnet/beat.py), so a beat
+# on each worker machine is safe: one schedules, the others stand by. The launcher stops both together.
 worker: deps
-	$(BIN)/celery -A efnet worker -B --pool=threads --concurrency=4 -l info
+	exec $(BIN)/python -m efnet.launch --no-web --concurrency 4 --log-level info
 
 lint: deps
 	$(BIN)/ruff check .

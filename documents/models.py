@@ -56,6 +56,9 @@ class BatchJob(models.Model):
     file_key = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(_("依頼日時"), auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker at least once per chunk while the job runs: a job whose heartbeat is older than
+    # DOCUMENTS_BATCH_HEARTBEAT_SECONDS lost its worker (killed, machine down) and is failed by the reaper.
+    heartbeat_at = models.DateTimeField(_("最終応答"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
     expires_at = models.DateTimeField(_("削除予定"), null=True, blank=True)
     downloaded_at = models.DateTimeField(_("ダウンロード日時"), null=True, blank=True)

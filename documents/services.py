@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -433,7 +434,7 @@ def batch_run(*, job_id: int) -> None:
     """Render a batch (called by the Celery task; safe to run twice: the job is claimed first)."""
     now = timezone.now()
     if not BatchJob.objects.filter(pk=job_id, status=BatchJob.Status.QUEUED).update(
-        status=BatchJob.Status.RUNNING, started_at=now
+        status=BatchJob.Status.RUNNING, started_at=now, heartbeat_at=now
     ):
         return
     job = BatchJob.objects.select_related("office", "requested_by").get(pk=job_id)
@@ -470,7 +471,7 @@ def batch_run(*, job_id: int) -> None:
     def contexts() -> Iterator[list[dict]]:
         nonlocal skipped
         for chunk_ids in _chunks(ids, max(1, settings.DOCUMENTS_BATCH_CHUNK_SIZE)):
-            if not BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.RUNNING).exists():
+            if not batch_heartbeat(job.pk):
                 raise BatchCancelled
             members = Member.objects.select_related("office").in_bulk(chunk_ids)
             chunk = []
@@ -493,7 +494,7 @@ def batch_run(*, job_id: int) -> None:
         nonlocal rendered
         rendered += count
         BatchJob.objects.filter(pk=job.pk).update(
-            done_count=rendered, skipped_count=skipped, error="\n".join(problems)[:500]
+            done_count=rendered, skipped_count=skipped, error="\n".join(problems)[:500], heartbeat_at=timezone.now()
         )
 
     try:
@@ -513,6 +514,8 @@ def batch_run(*, job_id: int) -> None:
             batch_fail(job, f"作成に失敗しました: {type(exc).__name__}")
         return
     try:
+        if not batch_heartbeat(job.pk):  # recording thousands of cards takes a while: start it with a fresh beat
+            raise BatchCancelled
         _batch_finish(job, prepared=prepared, skipped=skipped, problems=problems, file_format=file_format, size=size)
     except BatchCancelled:
         storage.delete(area=AREA, name=job.file_name)
@@ -568,6 +571,51 @@ def _batch_finish(job, *, prepared, skipped, problems, file_format, size) -> Non
     )
 
 
+def batch_heartbeat(job_id: int) -> bool:
+    """The worker is alive and the job still running (not cancelled, not failed by the reaper)."""
+    return bool(BatchJob.objects.filter(pk=job_id, status=BatchJob.Status.RUNNING).update(heartbeat_at=timezone.now()))
+
+
+DEAD_BATCH_ERROR = (
+    "作成処理が応答しなくなったため中止しました（最終応答 {at}、ワーカーの停止など）。"
+    "作成途中のファイルは削除しました。{what}もう一度依頼してください。"
+)
+
+
+def reap_dead_batches() -> int:
+    """Fail the running jobs whose heartbeat is older than DOCUMENTS_BATCH_HEARTBEAT_SECONDS (their worker was
+    killed or its machine went down) and delete their partial files: the clerk sees why within minutes, and
+    the office, which may have one active batch, can ask again. Returns how many. Periodic (every minute)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.DOCUMENTS_BATCH_HEARTBEAT_SECONDS)
+    dead = BatchJob.objects.filter(status=BatchJob.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    reaped = 0
+    for job in dead.select_related("office"):
+        beat = timezone.localtime(job.heartbeat_at or job.started_at)
+        what = "会員証は発行されていません。" if job.kind == BatchJob.Kind.CARDS else ""
+        message = DEAD_BATCH_ERROR.format(at=f"{beat:%Y/%m/%d %H:%M:%S}", what=what)
+        # Conditional on the beat we saw: a worker that was only slow and beat meanwhile keeps its job.
+        if not BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.RUNNING, heartbeat_at=job.heartbeat_at).update(
+            status=BatchJob.Status.FAILED, error=message, finished_at=timezone.now()
+        ):
+            continue
+        _delete_file(job)
+        audit.record(
+            "documents.batch.abandoned",
+            target=job,
+            office=job.office,
+            details={"kind": job.kind, "done": job.done_count, "total": job.total, "heartbeat_at": str(beat)},
+        )
+        reaped += 1
+    return reaped
+
+
+def _delete_file(job: BatchJob) -> None:
+    storage.delete(area=AREA, name=job.file_name)
+    BatchJob.objects.filter(pk=job.pk).update(file_key="", file_name="")
+
+
 def batch_fail(job: BatchJob, message: str) -> None:
     BatchJob.objects.filter(pk=job.pk).update(
         status=BatchJob.Status.FAILED, error=message[:500], finished_at=timezone.now()
@@ -617,18 +665,12 @@ def purge_expired_batches() -> int:
         ):
             storage.delete(area=AREA, name=job.file_name)
             purged += 1
-    # A worker that died mid-batch leaves its job "running": after the expiry it is failed and cleaned up.
-    stale = BatchJob.objects.filter(
-        status=BatchJob.Status.RUNNING,
-        started_at__lte=now - timedelta(hours=settings.DOCUMENTS_BATCH_EXPIRY_HOURS),
-    )
-    for job in stale:
-        batch_fail(job, "作成が中断されました（ワーカー停止）。もう一度依頼してください。")
+    # A job whose worker died is failed by reap_dead_batches (every minute, by its heartbeat); its file goes
+    # there too.
     leftovers = BatchJob.objects.filter(
         status__in=[BatchJob.Status.CANCELLED, BatchJob.Status.FAILED, BatchJob.Status.DOWNLOADED, "expired"]
     ).exclude(file_name="")
     for job in leftovers:
-        storage.delete(area=AREA, name=job.file_name)
-        BatchJob.objects.filter(pk=job.pk).update(file_key="", file_name="")
+        _delete_file(job)
         purged += 1
     return purged

@@ -13,3 +13,8 @@ def render_batch(job_id: int) -> None:
 @shared_task(name="documents.tasks.purge_expired_batches")
 def purge_expired_batches() -> int:
     return services.purge_expired_batches()
+
+
+@shared_task(name="documents.tasks.reap_dead_batches")
+def reap_dead_batches() -> int:
+    return services.reap_dead_batches()

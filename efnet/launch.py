@@ -1,8 +1,9 @@
-"""Run the portal on one machine: the web server and a Celery worker with its scheduler (beat), started and
-stopped together. `make run` and `make dev` use it: ``python -m efnet.launch --port 8000``.
+"""Run the portal on one machine: the web server, a Celery worker and the scheduler (beat, a process of its
+own), started and stopped together. `make run` and `make dev` use it: ``python -m efnet.launch --port 8000``;
+`make worker` runs the worker and beat only (``--no-web``).
 
 Each child runs in a process group of its own, so a stop reaches everything it started (runserver's reloader,
-the worker's beat). The launcher stops them all on TERM, INT or HUP, when any of them exits, and when its
+a worker's render processes). The launcher stops them all on TERM, INT or HUP, when any of them exits, and when its
 own parent goes away (a `make` killed on its own would otherwise leave them running). A lock in the var dir
 refuses a second launcher on the same files, which would start a second worker and a second beat.
 """
@@ -23,28 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def commands(*, host: str, port: int, reload: bool, var_dir: Path) -> dict[str, list[str]]:
-    web = [sys.executable, "manage.py", "runserver", f"{host}:{port}"]
-    if not reload:
-        web.append("--noreload")
+def commands(
+    *, host: str, port: int, reload: bool, var_dir: Path, web: bool = True, concurrency: int = 2, log_level="warning"
+) -> dict[str, list[str]]:
+    celery = [sys.executable, "-m", "celery", "-A", "efnet"]
     # Threads pool: the tasks wait on SMTP and the database, and batch PDFs render on the worker's own render
-    # processes (efnet/pdf_pool.py). Two threads: SQLite takes one writer at a time; more only queue up.
-    worker = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "efnet",
-        "worker",
-        "-B",
-        "-s",
-        str(var_dir / "celerybeat-schedule"),
-        "--pool=threads",
-        "--concurrency=2",
-        "-l",
-        "warning",
-    ]
-    return {"web": web, "worker": worker}
+    # processes (efnet/pdf_pool.py). Two threads for make run: SQLite takes one writer at a time; more only
+    # queue up.
+    worker = [*celery, "worker", "--pool=threads", f"--concurrency={concurrency}", "-l", log_level]
+    # Beat in a process of its own, not the worker's -B child, which outlived a killed worker and then ran
+    # beside the restarted one's. Its scheduler also holds a lock in the database (efnet/beat.py).
+    beat = [*celery, "beat", "-s", str(var_dir / "celerybeat-schedule"), "-l", log_level]
+    cmds = {"worker": worker, "beat": beat}
+    if web:
+        cmds["web"] = [sys.executable, "manage.py", "runserver", f"{host}:{port}", *([] if reload else ["--noreload"])]
+    return cmds
 
 
 class Launcher:
@@ -112,11 +106,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--reload", action="store_true", help="restart the web server when code changes")
+    parser.add_argument("--no-web", action="store_true", help="the worker and beat only (make worker)")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker threads")
+    parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     var_dir = Path(os.environ.get("EFNET_VAR_DIR", ROOT / "var"))
     lock = hold_lock(var_dir)
     try:
-        launcher = Launcher(commands(host=args.host, port=args.port, reload=args.reload, var_dir=var_dir))
+        cmds = commands(
+            host=args.host,
+            port=args.port,
+            reload=args.reload,
+            var_dir=var_dir,
+            web=not args.no_web,
+            concurrency=args.concurrency,
+            log_level=args.log_level,
+        )
+        launcher = Launcher(cmds)
         return launcher.run()
     finally:
         lock.close()

@@ -115,3 +115,22 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SchedulerLock(models.Model):
+    """Who runs the periodic tasks: one row per lock (``beat``), held by the process that renewed it last.
+
+    Beat's scheduler (efnet/beat.py) renews it on every tick; a second beat finds it held and stands by, and
+    takes over once it has not been renewed for EFNET_BEAT_LOCK_SECONDS. ``renewed_at`` is also the beat's
+    heartbeat for anyone who wants to know that the periodic tasks run."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    holder = models.CharField(max_length=200, blank=True)
+    renewed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("スケジューラーのロック")
+        verbose_name_plural = _("スケジューラーのロック")
+
+    def __str__(self):
+        return f"{self.name}: {self.holder or '—'}"

@@ -120,6 +120,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         }
     )
+# A write that must not be lost (a sent message being recorded) is tried again on a new connection for this
+# long when the database connection drops (efnet/db.py); well under NOTICES_SENDING_TIMEOUT_SECONDS.
+EFNET_DB_RECONNECT_SECONDS = env.int("EFNET_DB_RECONNECT_SECONDS", default=120)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "efnet.User"
@@ -219,6 +222,9 @@ CONTENT_SECURITY_POLICY = {
 # Mail. EMAIL_URL picks the SMTP server (smtp://user:pass@host:port, smtp+tls://…).
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEV_KEYS else "smtp://127.0.0.1:25")
 vars().update(EMAIL_CONFIG)
+# Seconds to wait for the mail server (connecting, its greeting, each reply): a server that does not answer is
+# an outage (sending waits, no attempt charged), never a worker blocked for good.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="EFネット事務局 <efnet@example.jp>")
 EFNET_REPLY_TO = env.str("EFNET_REPLY_TO", default="efnet@example.jp")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -256,6 +262,15 @@ CELERY_BEAT_SCHEDULE = {"efnet-heartbeat": {"task": "efnet.heartbeat", "schedule
 # longer than this to be sent.
 HEALTHZ_BEAT_MAX_AGE_SECONDS = env.int("HEALTHZ_BEAT_MAX_AGE_SECONDS", default=180)
 HEALTHZ_QUEUE_MAX_AGE_SECONDS = env.int("HEALTHZ_QUEUE_MAX_AGE_SECONDS", default=1800)
+# One scheduler: beat runs as a process of its own (make worker, make run, production), and its scheduler
+# sends the periodic tasks only while it holds a lock row in the database (efnet/beat.py); a second beat stands
+# by and takes over once the lock has not been renewed for EFNET_BEAT_LOCK_SECONDS. The schedule file (when
+# each task last ran) is kept in the var dir and opened only by the beat that holds the lock.
+CELERY_BEAT_SCHEDULER = "efnet.beat:GuardedScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+EFNET_BEAT_LOCK_SECONDS = env.int("EFNET_BEAT_LOCK_SECONDS", default=60)
+# Beat wakes at least this often, so the lock is renewed well within its lifetime.
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(EFNET_BEAT_LOCK_SECONDS // 3, 1)
 
 # Logs go to stderr (systemd's journal, a container's log): LOG_FORMAT=plain (default) or json, one object a
 # line. Every line carries the request id (efnet.middleware.RequestLogMiddleware), "-" outside a request.
@@ -320,6 +335,10 @@ DOCUMENTS_BATCH_ZIP_THRESHOLD = env.int("DOCUMENTS_BATCH_ZIP_THRESHOLD", default
 DOCUMENTS_BATCH_MAX_CARDS = env.int("DOCUMENTS_BATCH_MAX_CARDS", default=5000)
 # Render processes a batch's chunks are spread over (efnet/pdf_pool.py); 0 or 1 renders in the worker itself.
 DOCUMENTS_RENDER_PROCESSES = env.int("DOCUMENTS_RENDER_PROCESSES", default=os.cpu_count() or 1)
+# A running batch whose worker has not written its heartbeat (once per chunk) for this long is failed and its
+# file deleted by documents.tasks.reap_dead_batches (every minute). Longer than a chunk takes to render.
+DOCUMENTS_BATCH_HEARTBEAT_SECONDS = env.int("DOCUMENTS_BATCH_HEARTBEAT_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["documents-reap-dead-batches"] = {"task": "documents.tasks.reap_dead_batches", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["documents-purge-expired-batches"] = {
     "task": "documents.tasks.purge_expired_batches",
     "schedule": 15 * 60,

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from documents import storage
 from documents.models import BatchJob
-from documents.services import AREA, BatchCancelled, batch_fail, write_cards_file
+from documents.services import AREA, BatchCancelled, batch_fail, batch_heartbeat, write_cards_file
 from efnet import audit
 from members.models import Member, SalesOffice
 from members.selectors import return_fax_for
@@ -81,7 +81,7 @@ def bundle_job_run(job: BatchJob) -> None:
         ids = job.member_ids
         size = max(1, settings.DOCUMENTS_BATCH_CHUNK_SIZE)
         for start in range(0, len(ids), size):
-            if not BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.RUNNING).exists():
+            if not batch_heartbeat(job.pk):
                 raise BatchCancelled
             found = Member.objects.select_related("office").in_bulk(ids[start : start + size])
             members = [found[pk] for pk in ids[start : start + size] if pk in found]
@@ -94,7 +94,7 @@ def bundle_job_run(job: BatchJob) -> None:
         nonlocal done
         done += count
         BatchJob.objects.filter(pk=job.pk).update(
-            done_count=done, skipped_count=len(left_out), error=_left_out_text(left_out)
+            done_count=done, skipped_count=len(left_out), error=_left_out_text(left_out), heartbeat_at=timezone.now()
         )
 
     try:

@@ -106,6 +106,9 @@ class Notice(models.Model):
     # (the database, the queue, a bug): shown on the notice page, so a stalled send does not look idle.
     last_error = models.CharField(_("送信処理のエラー"), max_length=500, blank=True)
     last_error_at = models.DateTimeField(_("エラー日時"), null=True, blank=True)
+    # Set while the mail server cannot be reached (refused, no greeting): sending waits and tries again without
+    # charging the deliveries an attempt; cleared by the first connection that succeeds.
+    smtp_waiting_since = models.DateTimeField(_("メールサーバー待ち"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,6 +133,16 @@ class Notice(models.Model):
     @property
     def date_seireki(self) -> str:
         return seireki(self.date)
+
+    def state_text(self, *, failed: int = 0, unknown: int = 0) -> str:
+        """The state as staff read it: a sent notice with failed or 不明 deliveries says how many."""
+        label = str(self.get_state_display())
+        problems = [f"{name} {n}件" for name, n in (("失敗", failed), ("不明", unknown)) if n]
+        if problems and self.state in (self.State.SENT, self.State.SENDING, self.State.PAUSED):
+            label += "（" + "・".join(problems) + "）"
+        if self.state == self.State.SENDING and self.smtp_waiting_since:
+            label += "・メールサーバー待ち"
+        return label
 
     @property
     def is_editable(self) -> bool:

@@ -7,7 +7,13 @@ row that may have gone out.
 
 Marking rows sent is done in small groups (``SentMarks``): a message that went out stays ``sending`` for at
 most a fraction of a second, and a worker killed in that window leaves it ``unknown``, as for any send in
-flight. Grouping saves two commits and a handful of statements per message.
+flight. Grouping saves two commits and a handful of statements per message. A group is kept until it is
+recorded, and the outbox's writes survive a dropped database connection (``efnet.db.retry_if_locked``), so
+``unknown`` means only "the process died during the SMTP conversation".
+
+Only a reply about a message counts as an attempt. A mail server that cannot be reached is an outage: the
+connection is opened before any row is claimed, and the notice waits (``smtp_waiting_since``) with its rows
+queued and uncharged until the periodic re-dispatch finds the server again.
 """
 
 from __future__ import annotations
@@ -69,6 +75,14 @@ def classify(exc: BaseException) -> tuple[bool, str]:
     return False, f"{type(exc).__name__}: {exc}"
 
 
+def is_reply(exc: BaseException) -> bool:
+    """An answer about the message (a 4xx/5xx reply to MAIL, RCPT or DATA, or an address Django refused):
+    only these count as attempts. A refused or dropped connection says nothing about the message."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return False
+    return isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException | ValueError)
+
+
 def backoff_seconds(attempts: int) -> int:
     return min(settings.NOTICES_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), 3600)
 
@@ -78,22 +92,31 @@ def claim(delivery_id: int) -> str | None:
     the database lets exactly one change the row; the other sees it no longer queued."""
     now = timezone.now()
     message_id = new_message_id()
-    won = retry_if_locked(
-        lambda: (
+    tries = 0
+
+    def attempt() -> int:
+        nonlocal tries
+        tries += 1
+        if tries > 1 and Delivery.objects.filter(pk=delivery_id, message_id=message_id).exists():
+            # The connection dropped after an earlier try committed: the row is ours (the Message-ID is new).
+            return 1
+        return (
             Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED, channel=Channel.EMAIL)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .update(status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, message_id=message_id)
         )
-    )
-    return message_id if won else None
+
+    return message_id if retry_if_locked(attempt) else None
 
 
 def mark_sent_many(deliveries: list[Delivery]) -> list[Delivery]:
     """Record sends (each delivery's ``sent_at`` set by the caller, or now) in one transaction with their
     audit events; then, apart, mark the members' pending accounts 案内済. Returns the rows it marked.
 
-    A transaction the database refused as locked did not happen, and is tried again: these messages went
-    out, and leaving their rows in ``sending`` would turn them ``unknown``."""
+    A transaction the database refused as locked did not happen, and is tried again; so is one whose
+    connection dropped (on a new connection; if it had committed, the rows are no longer ``sending`` and the
+    second try records nothing twice). These messages went out: leaving their rows in ``sending`` would turn
+    them ``unknown``, and an admin who sends the unknown ones again would send duplicates."""
     now = timezone.now()
     for d in deliveries:
         d.sent_at = d.sent_at or now
@@ -175,9 +198,10 @@ def mark_failed(delivery: Delivery, error: str) -> None:
 
 @transaction.atomic
 def _mark_failed(delivery: Delivery, error: str) -> None:
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+    if not Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=Delivery.Status.FAILED, last_error=error[:500]
-    )
+    ):
+        return  # already recorded (a try whose connection dropped after its commit)
     audit.record(
         "notice.delivery.failed",
         target=delivery,
@@ -189,7 +213,8 @@ def _mark_failed(delivery: Delivery, error: str) -> None:
 def mark_retry(delivery: Delivery, error: str) -> int | None:
     """A transient failure: back to the queue after a backoff, or failed after too many attempts.
     Returns the backoff in seconds when it will be retried."""
-    attempts = Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True).first() or 0
+    row = Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True)
+    attempts = retry_if_locked(lambda: row.first()) or 0
     if attempts >= settings.NOTICES_MAX_ATTEMPTS:
         mark_failed(delivery, f"{attempts}回失敗: {error}")
         return None
@@ -215,13 +240,15 @@ class _NoticeGate:
     def open(self, notice_id: int) -> bool:
         at, ok = self.checked.get(notice_id, (0.0, False))
         if time.monotonic() - at > 1.0:
-            ok = Notice.objects.filter(pk=notice_id, state=Notice.State.SENDING).exists()
+            ok = retry_if_locked(lambda: Notice.objects.filter(pk=notice_id, state=Notice.State.SENDING).exists())
             self.checked[notice_id] = (time.monotonic(), ok)
         return ok
 
 
 class SentMarks:
-    """Sends waiting to be marked: flushed every ``every`` messages or ``seconds``, and when the batch ends."""
+    """Sends waiting to be marked: flushed every ``every`` messages or ``seconds``, and when the batch ends.
+    A group stays here until it is recorded: a flush that fails (the database unreachable for longer than the
+    reconnect budget) leaves it for the next flush, the one in ``send_batch``'s ``finally`` at the latest."""
 
     def __init__(self, every: int = 25, seconds: float = 0.5):
         self.every, self.seconds = every, seconds
@@ -235,8 +262,11 @@ class SentMarks:
             self.flush()
 
     def flush(self) -> int:
-        rows, self.rows, self.since = self.rows, [], time.monotonic()
-        return len(mark_sent_many(rows)) if rows else 0
+        if not self.rows:
+            return 0
+        marked = mark_sent_many(self.rows)
+        self.rows, self.since = [], time.monotonic()
+        return len(marked)
 
 
 def send_batch(delivery_ids: list[int]) -> dict:
@@ -252,18 +282,73 @@ def send_batch(delivery_ids: list[int]) -> dict:
 
 
 def record_worker_error(delivery_ids: list[int], exc: BaseException) -> None:
-    notice_ids = set(Delivery.objects.filter(pk__in=delivery_ids).values_list("notice_id", flat=True))
     text = f"{type(exc).__name__}: {exc}"[:500]
+
+    def write() -> None:
+        notice_ids = Delivery.objects.filter(pk__in=delivery_ids).values("notice_id")
+        Notice.objects.filter(pk__in=notice_ids).update(last_error=text, last_error_at=timezone.now())
+
     try:
-        retry_if_locked(
-            lambda: Notice.objects.filter(pk__in=notice_ids).update(last_error=text, last_error_at=timezone.now())
-        )
+        retry_if_locked(write)
     except Exception:
-        log.exception("notices %s: could not record the worker's error", sorted(notice_ids))
+        log.exception("deliveries %s: could not record the worker's error on their notices", delivery_ids[:10])
+
+
+class ServerUnreachable(Exception):
+    """The mail server could not be reached, or dropped the connection outside any reply about a message."""
+
+
+def open_connection(notice_ids: set[int]):
+    """An SMTP connection, opened (connected, greeted, logged in). Any failure here is the server's, not a
+    message's: it raises ``ServerUnreachable``. A notice that was waiting for the server stops waiting."""
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as exc:
+        raise ServerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+    _no_delay(connection)
+    retry_if_locked(
+        lambda: Notice.objects.filter(pk__in=notice_ids, smtp_waiting_since__isnull=False).update(
+            smtp_waiting_since=None, last_error="", last_error_at=None
+        )
+    )
+    return connection
+
+
+def wait_for_server(*, notice_ids: set[int], waiting_ids: list[int], error: str) -> None:
+    """The server cannot be reached: the notices say since when and why; the deliveries not yet claimed stay
+    queued, uncharged, for the periodic re-dispatch (every minute) to try again."""
+    now = timezone.now()
+    text = f"メールサーバーに接続できません: {error}"[:500]
+
+    def write() -> None:
+        with transaction.atomic():
+            Notice.objects.filter(pk__in=notice_ids, smtp_waiting_since__isnull=True).update(smtp_waiting_since=now)
+            Notice.objects.filter(pk__in=notice_ids).update(last_error=text, last_error_at=now)
+            Delivery.objects.filter(pk__in=waiting_ids, status=Delivery.Status.QUEUED).update(dispatched_at=None)
+
+    retry_if_locked(write)
+    log.warning("notices %s: mail server unreachable (%s); waiting", sorted(notice_ids), error)
+
+
+def release(delivery: Delivery, error: str) -> None:
+    """Give back a claimed row whose message met no reply from the server (the connection dropped): queued
+    again and the attempt not charged, as if it had not been claimed."""
+    retry_if_locked(
+        lambda: Delivery.objects.filter(
+            pk=delivery.pk, status=Delivery.Status.SENDING, message_id=delivery.message_id
+        ).update(
+            status=Delivery.Status.QUEUED,
+            attempts=F("attempts") - 1,
+            claimed_at=None,
+            dispatched_at=None,
+            last_error=error[:500],
+        )
+    )
 
 
 def _send_batch(delivery_ids: list[int]) -> dict:
-    stats = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
+    stats = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0, "waiting": 0}
     retries: list[tuple[int, int]] = []
     pacer = Pacer(settings.NOTICES_RATE_PER_SECOND)
     gate = _NoticeGate()
@@ -274,13 +359,23 @@ def _send_batch(delivery_ids: list[int]) -> dict:
     phone_table = office_phone_table()
     facts = batch_facts(list(rows.values()))
     marks = SentMarks()
+    notice_ids = {d.notice_id for d in rows.values()}
     connection = None
     try:
-        for delivery_id in delivery_ids:
+        for position, delivery_id in enumerate(delivery_ids):
             delivery = rows.get(delivery_id)
             if delivery is None or not gate.open(delivery.notice_id):
                 stats["skipped"] += 1
                 continue
+            try:
+                # Before the claim: a server that cannot be reached costs no delivery an attempt.
+                if connection is None:
+                    connection = open_connection(notice_ids)
+            except ServerUnreachable as exc:
+                waiting = delivery_ids[position:]
+                wait_for_server(notice_ids=notice_ids, waiting_ids=waiting, error=str(exc))
+                stats["waiting"] += len(waiting)
+                break
             pacer.wait()
             message_id = claim(delivery_id)
             if message_id is None:
@@ -288,10 +383,6 @@ def _send_batch(delivery_ids: list[int]) -> dict:
                 continue
             delivery.message_id = message_id
             try:
-                if connection is None:
-                    connection = get_connection(fail_silently=False)
-                    connection.open()
-                    _no_delay(connection)
                 message = build_message(
                     notice=delivery.notice,
                     member=delivery.member,
@@ -305,13 +396,23 @@ def _send_batch(delivery_ids: list[int]) -> dict:
                 message.send(fail_silently=False)
             except (smtplib.SMTPException, OSError, ValueError) as exc:
                 permanent, error = classify(exc)
+                if not is_reply(exc):
+                    # No answer about this message: the server went away. Not an attempt; the rest waits.
+                    _close_quietly(connection)
+                    connection = None
+                    release(delivery, error)
+                    waiting = delivery_ids[position:]
+                    wait_for_server(notice_ids=notice_ids, waiting_ids=waiting, error=error)
+                    stats["waiting"] += len(waiting)
+                    log.info("delivery %s not sent (the server went away)", delivery_id)
+                    break
                 if permanent:
                     mark_failed(delivery, error)
                     stats["failed"] += 1
                 else:
                     # The connection may be broken: drop it, the next message opens a fresh one.
                     if connection is not None:
-                        connection.close()
+                        _close_quietly(connection)
                         connection = None
                     wait = mark_retry(delivery, error)
                     if wait is None:
@@ -328,7 +429,7 @@ def _send_batch(delivery_ids: list[int]) -> dict:
             marks.flush()
         finally:
             if connection is not None:
-                connection.close()
+                _close_quietly(connection)
     _schedule_retries(retries)
     for notice_id in {d.notice_id for d in rows.values()}:
         from notices.services import notice_finish_if_done
@@ -351,6 +452,14 @@ def batch_facts(deliveries: list[Delivery]) -> dict:
         found = member_facts(campaign=group[0].notice.campaign, members=[d.member for d in group])
         facts.update({(campaign_id, member_id): f for member_id, f in found.items()})
     return facts
+
+
+def _close_quietly(connection) -> None:
+    """Close a connection that may already be broken (QUIT on a dead socket raises)."""
+    try:
+        connection.close()
+    except Exception:
+        log.info("closing a broken SMTP connection failed", exc_info=True)
 
 
 def _no_delay(connection) -> None:

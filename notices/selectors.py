@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -177,8 +179,38 @@ def progress(notice: Notice) -> dict:
     done = counts["sent"] + counts["failed"] + counts["unknown"] + counts["cancelled"]
     return {
         "counts": counts,
+        "state_text": notice.state_text(failed=counts["failed"], unknown=counts["unknown"]),
         "total": total,
         "done": done,
         "percent": int(100 * counts["sent"] / total) if total else 0,
         "finished": total > 0 and done == total,
     }
+
+
+UNKNOWN_REASON = "不明（送信中に処理が中断）"
+
+
+def problem_reason(*, status: str, last_error: str) -> str:
+    """What a failed or 不明 delivery is grouped under for a decision in bulk: the SMTP reply code (550, 451 …)
+    when the server gave one, else the kind of error."""
+    if status == Delivery.Status.UNKNOWN:
+        return UNKNOWN_REASON
+    text = re.sub(r"^\d+回失敗: ", "", last_error or "")
+    code = re.match(r"(\d{3})\b", text)
+    if code:
+        return f"失敗: SMTP {code.group(1)}"
+    return "失敗: " + (text.split(":")[0].strip()[:40] or "理由なし")
+
+
+def problem_deliveries(notice: Notice) -> list[dict]:
+    """Every failed or 不明 delivery of the notice: id, status and reason (no member data)."""
+    rows = notice.deliveries.filter(status__in=[Delivery.Status.FAILED, Delivery.Status.UNKNOWN]).values_list(
+        "pk", "status", "last_error"
+    )
+    return [{"pk": pk, "status": st, "reason": problem_reason(status=st, last_error=err)} for pk, st, err in rows]
+
+
+def problem_reasons(notice: Notice) -> list[tuple[str, int]]:
+    """(reason, count) of the notice's failed and 不明 deliveries, most frequent first."""
+    counted = Counter(row["reason"] for row in problem_deliveries(notice))
+    return sorted(counted.items(), key=lambda item: (-item[1], item[0]))

@@ -201,51 +201,80 @@ def notice_cancel(*, notice: Notice, actor) -> int:
     return cancelled
 
 
+def _problem_rows(notice: Notice, delivery_ids, status: str):
+    return Delivery.objects.select_for_update().filter(notice=notice, pk__in=list(delivery_ids), status=status)
+
+
+def _reopen(notice: Notice) -> None:
+    """Deliveries of a sent notice go back to the queue: the notice is sending again, and is dispatched."""
+    Notice.objects.filter(pk=notice.pk, state=Notice.State.SENT).update(
+        state=Notice.State.SENDING, updated_at=timezone.now()
+    )
+    _dispatch_on_commit(notice.pk)
+
+
 @transaction.atomic
-def delivery_retry(*, delivery: Delivery, actor) -> bool:
-    """An admin retries a failed delivery (e.g. after correcting the address): back to the queue."""
-    done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
+def deliveries_retry(*, notice: Notice, delivery_ids, actor) -> int:
+    """An admin retries failed deliveries (e.g. after the mail server or an address was corrected): back to
+    the queue with their attempts reset. Rows no longer failed are left alone. Returns how many."""
+    rows = list(_problem_rows(notice, delivery_ids, Delivery.Status.FAILED).select_related("member"))
+    if not rows:
+        return 0
+    Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
         status=Delivery.Status.QUEUED, attempts=0, next_attempt_at=None, dispatched_at=None
     )
-    if done:
-        audit.record("notice.delivery.retried", actor=actor, target=delivery, member=delivery.member)
-        if delivery.notice.state == Notice.State.SENT:
-            Notice.objects.filter(pk=delivery.notice_id).update(state=Notice.State.SENDING)
-        _dispatch_on_commit(delivery.notice_id)
-    return bool(done)
+    audit.record_many([audit.event("notice.delivery.retried", actor=actor, target=d, member=d.member) for d in rows])
+    _reopen(notice)
+    return len(rows)
 
 
 @transaction.atomic
-def delivery_resolve_unknown(*, delivery: Delivery, actor, decision: str) -> bool:
-    """An admin decides about a delivery whose worker died mid-send: ``resend`` queues it again (the member
-    may get it twice: the admin chose that), ``sent`` records it as sent (e.g. the mail log shows it)."""
+def deliveries_resolve_unknown(*, notice: Notice, delivery_ids, actor, decision: str) -> int:
+    """An admin decides about deliveries whose worker died mid-send: ``resend`` queues them again (a member
+    may get it twice: the admin chose that), ``sent`` records them as sent (e.g. the mail log shows them).
+    Rows no longer 不明 are left alone. Returns how many."""
     if decision not in ("resend", "sent"):
         raise ValidationError("判断を選んでください。")
+    rows = list(_problem_rows(notice, delivery_ids, Delivery.Status.UNKNOWN).select_related("member"))
+    if not rows:
+        return 0
     now = timezone.now()
+    done = Delivery.objects.filter(pk__in=[d.pk for d in rows])
     if decision == "resend":
-        done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.UNKNOWN).update(
-            status=Delivery.Status.QUEUED, next_attempt_at=None, dispatched_at=None, claimed_at=None
-        )
+        done.update(status=Delivery.Status.QUEUED, next_attempt_at=None, dispatched_at=None, claimed_at=None)
     else:
-        done = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.UNKNOWN).update(
-            status=Delivery.Status.SENT, sent_at=now
-        )
-    if not done:
-        return False
-    audit.record(
-        "notice.delivery.unknown_resolved",
-        actor=actor,
-        target=delivery,
-        member=delivery.member,
-        details={"decision": decision, "message_id": delivery.message_id},
+        done.update(status=Delivery.Status.SENT, sent_at=now)
+    audit.record_many(
+        [
+            audit.event(
+                "notice.delivery.unknown_resolved",
+                actor=actor,
+                target=d,
+                member=d.member,
+                details={"decision": decision, "message_id": d.message_id},
+            )
+            for d in rows
+        ]
     )
     if decision == "resend":
-        if delivery.notice.state == Notice.State.SENT:
-            Notice.objects.filter(pk=delivery.notice_id).update(state=Notice.State.SENDING)
-        _dispatch_on_commit(delivery.notice_id)
+        _reopen(notice)
     else:
-        _mark_member_notified(delivery, at=now, actor=actor)
-    return True
+        for d in rows:
+            _mark_member_notified(d, at=now, actor=actor)
+    return len(rows)
+
+
+def delivery_retry(*, delivery: Delivery, actor) -> bool:
+    """One failed delivery back to the queue (``deliveries_retry`` for one row)."""
+    return deliveries_retry(notice=delivery.notice, delivery_ids=[delivery.pk], actor=actor) == 1
+
+
+def delivery_resolve_unknown(*, delivery: Delivery, actor, decision: str) -> bool:
+    """One 不明 delivery decided (``deliveries_resolve_unknown`` for one row)."""
+    return (
+        deliveries_resolve_unknown(notice=delivery.notice, delivery_ids=[delivery.pk], actor=actor, decision=decision)
+        == 1
+    )
 
 
 def _mark_member_notified(delivery: Delivery, *, at, actor=None) -> None:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/bundle.pdf", views.bundle, name="bundle"),
     path("<int:pk>/bundle/", views.bundle_job, name="bundle_job"),
     path("<int:pk>/printed/", views.mark_printed, name="mark_printed"),
+    path("<int:pk>/deliveries/", views.deliveries_bulk, name="deliveries_bulk"),
     path("deliveries/<int:pk>/retry/", views.delivery_retry, name="delivery_retry"),
     path("deliveries/<int:pk>/resolve/", views.delivery_resolve, name="delivery_resolve"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import get_connection
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from efnet import audit
+from efnet.ids import parse_id
 from efnet.permissions import require_admin
 from notices import selectors, services
 from notices.emails import build_message, new_message_id, render_for
@@ -28,7 +30,12 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
 
 @require_admin
 def notice_list(request):
-    notices = Notice.objects.select_related("campaign", "author", "approved_by")[:100]
+    notices = Notice.objects.select_related("campaign", "author", "approved_by").annotate(
+        failed=Count("deliveries", filter=Q(deliveries__status=Delivery.Status.FAILED)),
+        unknown=Count("deliveries", filter=Q(deliveries__status=Delivery.Status.UNKNOWN)),
+    )[:100]
+    for notice in notices:
+        notice.state_label = notice.state_text(failed=notice.failed, unknown=notice.unknown)
     campaign = current_campaign()
     copy_form = CopyTemplateForm(initial={"campaign": campaign.pk if campaign else None})
     return render(request, "notices/list.html", {"notices": notices, "copy_form": copy_form})
@@ -124,6 +131,7 @@ def detail(request, pk):
 def _progress_context(notice: Notice) -> dict:
     return {
         "progress": selectors.progress(notice),
+        "reasons": selectors.problem_reasons(notice),
         "problems": notice.deliveries.filter(status__in=[Delivery.Status.FAILED, Delivery.Status.UNKNOWN])
         .select_related("member")
         .order_by("status", "id")[:200],
@@ -352,3 +360,66 @@ def delivery_resolve(request, pk):
     else:
         messages.info(request, "状態が「不明」の送付だけを判断できます。")
     return redirect("notices:detail", pk=delivery.notice_id)
+
+
+BULK_ACTIONS = {
+    # action: (the status it applies to, what the confirmation asks, what it did)
+    "retry": (Delivery.Status.FAILED, "失敗した送付 {n} 件を再送します。", "{n} 件を再送します。"),
+    "resend": (
+        Delivery.Status.UNKNOWN,
+        "不明の送付 {n} 件をもう一度送ります。届いている会員には2通目になります。",
+        "不明の {n} 件をもう一度送ります。",
+    ),
+    "sent": (
+        Delivery.Status.UNKNOWN,
+        "不明の送付 {n} 件を送信済みとして記録します。",
+        "不明の {n} 件を送信済みとしました。",
+    ),
+}
+
+
+def _bulk_selection(request, notice: Notice, status: str) -> list[int]:
+    """The ids the admin chose: ticked rows, every row, or every row of one reason; of ``status`` only."""
+    rows = [row for row in selectors.problem_deliveries(notice) if row["status"] == status]
+    scope = request.POST.get("scope")
+    if scope == "all":
+        return [row["pk"] for row in rows]
+    if scope == "reason":
+        reason = request.POST.get("reason", "")
+        return [row["pk"] for row in rows if row["reason"] == reason]
+    ticked = {parse_id(value) for value in request.POST.getlist("ids")}
+    return [row["pk"] for row in rows if row["pk"] in ticked]
+
+
+@require_admin
+@require_POST
+def deliveries_bulk(request, pk):
+    """Retry failed deliveries, or decide about 不明 ones, in bulk: first a confirmation showing the count,
+    then (``confirmed``) the service call."""
+    notice = get_object_or_404(Notice, pk=pk)
+    action = request.POST.get("action")
+    if action not in BULK_ACTIONS:
+        messages.error(request, "操作を選んでください。")
+        return redirect("notices:detail", pk=pk)
+    status, question, done_text = BULK_ACTIONS[action]
+    ids = _bulk_selection(request, notice, status)
+    if not ids:
+        messages.info(request, f"対象の送付（{Delivery.Status(status).label}）が選ばれていません。")
+        return redirect("notices:detail", pk=pk)
+    if request.POST.get("confirmed") != "1":
+        context = {
+            "notice": notice,
+            "action": action,
+            "question": question.format(n=len(ids)),
+            "count": len(ids),
+            "scope": request.POST.get("scope", ""),
+            "reason": request.POST.get("reason", ""),
+            "ids": ids if request.POST.get("scope") not in ("all", "reason") else [],
+        }
+        return render(request, "notices/bulk_confirm.html", context)
+    if action == "retry":
+        n = services.deliveries_retry(notice=notice, delivery_ids=ids, actor=request.user)
+    else:
+        n = services.deliveries_resolve_unknown(notice=notice, delivery_ids=ids, actor=request.user, decision=action)
+    messages.success(request, done_text.format(n=n))
+    return redirect("notices:detail", pk=pk)

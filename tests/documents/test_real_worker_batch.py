@@ -7,10 +7,12 @@ import io
 import time
 
 import pytest
+from django.test import override_settings
 from pypdf import PdfReader
 
 from documents import services, storage
 from documents.models import BatchJob
+from documents.services import AREA
 from members.models import MemberCard
 from tests.factories import MemberFactory
 
@@ -56,3 +58,33 @@ def test_a_real_worker_renders_the_batch_on_its_render_processes(world, broker, 
         assert f"2.会員番号:{member.number}" in page
     assert "started 2 PDF render processes" in worker.output()
     assert all(m.biglobe_password not in worker.output() for m in members)
+
+
+def test_kill_9_mid_batch_fails_the_job_by_its_heartbeat_and_deletes_its_file(world, broker, workers):
+    for _ in range(40):
+        MemberFactory(office=world.office_a)
+    worker = workers(
+        queue=broker,
+        smtp_port=9,  # unused: this worker sends no mail
+        extra_env={"DOCUMENTS_RENDER_PROCESSES": "0", "DOCUMENTS_BATCH_CHUNK_SIZE": "1"},
+    )
+    job = services.batch_create(actor=world.clerk_a, office=world.office_a, reason="紛失再発行")
+    deadline = time.monotonic() + 90
+    while not BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.RUNNING, done_count__gte=2).exists():
+        assert time.monotonic() < deadline, "the worker never got going"
+        time.sleep(0.1)
+    job.refresh_from_db()
+    name = job.file_name  # records of the partial file reach the database as each 1 MiB is sealed
+    worker.kill()
+
+    with override_settings(DOCUMENTS_BATCH_HEARTBEAT_SECONDS=3):
+        deadline = time.monotonic() + 60
+        while not services.reap_dead_batches():  # the periodic task (every minute; here more often)
+            assert time.monotonic() < deadline, "the dead batch was never failed"
+            time.sleep(0.5)
+
+    job.refresh_from_db()
+    assert job.status == BatchJob.Status.FAILED and job.done_count < job.total
+    assert "応答しなくなったため中止しました" in job.error
+    assert not storage.exists(area=AREA, name=name) and job.file_name == ""
+    assert MemberCard.objects.count() == 0  # nothing was issued

@@ -121,6 +121,7 @@ def test_make_run_serves_the_portals_pages_and_a_term_stops_everything(demo):
     assert "お探しのページは見つかりませんでした" in missing
     assert "URLconf" not in missing  # not Django's debug page
     wait_for(lambda: any("celery" in line for line in session_members(launcher.pid)), 30, "the worker")
+    wait_for(lambda: any(" beat " in line for line in session_members(launcher.pid)), 30, "beat, a process of its own")
 
     # A second launcher on the same files would start a second worker and a second beat: it is refused.
     second = subprocess.run(
@@ -128,7 +129,7 @@ def test_make_run_serves_the_portals_pages_and_a_term_stops_everything(demo):
     )
     assert second.returncode != 0 and "another launcher" in second.stderr
 
-    assert len(session_members(launcher.pid)) >= 3  # the launcher, the web server and the worker at least
+    assert len(session_members(launcher.pid)) >= 4  # the launcher, the web server, the worker and beat at least
     launcher.send_signal(signal.SIGTERM)
     launcher.wait(timeout=40)
     survivors = session_members(launcher.pid)

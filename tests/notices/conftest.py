@@ -3,6 +3,7 @@ members, and a helper to take a notice from draft to approved."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email
 import email.policy
@@ -59,6 +60,37 @@ def smtp_server():
     try:
         yield controller
     finally:
+        controller.stop()
+
+
+class StallingHandler(RecordingHandler):
+    """Holds the DATA reply of the ``stall_at``-th message until released: the worker is then mid-send."""
+
+    def __init__(self, stall_at: int | None = None):
+        super().__init__()
+        self.stall_at = stall_at
+        self.data_seen = 0
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_seen += 1
+        if self.data_seen == self.stall_at:
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def stalling_smtp():
+    handler = StallingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller
+    finally:
+        handler.release.set()
         controller.stop()
 
 

@@ -1,5 +1,5 @@
 """The embedded default under load: a real Celery worker as `make run` starts it (threads pool, two threads,
-beat in the same process, kombu's filesystem transport) sending a notice from a SQLite file, while a clerk
+beat beside it in a process of its own, kombu's filesystem transport) sending a notice from a SQLite file, while a clerk
 keeps recording statuses in the portal against the same file. Every message must go out exactly once, and
 every row must end ``sent``: no ``database is locked``, no ``unknown``, no ``failed``.
 
@@ -26,6 +26,7 @@ from notices.models import Delivery, Notice
 from tests.conftest import login, make_staff
 from tests.factories import MemberFactory
 from tests.notices.conftest import approved_notice
+from tests.notices.workers import Worker
 from tracking.models import AccountStatus, Campaign, Status
 from tracking.services import campaign_enroll_all
 
@@ -154,8 +155,14 @@ def test_make_run_worker_sends_a_notice_once_each_while_a_clerk_writes(
     worker = workers(
         queue="celery",
         smtp_port=smtp_server.port,
-        pool_args=("-B", "--pool=threads", "--concurrency=2", "-s", str(tmp_path / "celerybeat-schedule")),
+        pool_args=("--pool=threads", "--concurrency=2"),
         extra_env={"EFNET_VAR_DIR": str(filesystem_broker), "NOTICES_RATE_PER_SECOND": "0"},
+    )
+    # Beat beside it, in a process of its own, taking its lock in the same SQLite file.
+    beat = Worker.beat(
+        queue="celery",
+        schedule_file=tmp_path / "celerybeat-schedule",
+        extra_env={"EFNET_VAR_DIR": str(filesystem_broker)},
     )
     rows = list(AccountStatus.objects.order_by("-pk").values_list("pk", flat=True)[:MEMBERS])
     clerk_thread = Clerk(embedded_db, clerk, rows)
@@ -167,6 +174,8 @@ def test_make_run_worker_sends_a_notice_once_each_while_a_clerk_writes(
     finally:
         clerk_thread.stop.set()
         clerk_thread.join(timeout=30)
+        beat_log = beat.output()
+        beat.stop()
     # For the record (pytest -s), not asserted: how long it took, and how much the clerk did meanwhile.
     print(f"{MEMBERS} deliveries in {time.monotonic() - started:.1f} s; clerk recorded {len(clerk_thread.recorded)}")
 
@@ -177,6 +186,7 @@ def test_make_run_worker_sends_a_notice_once_each_while_a_clerk_writes(
     received = smtp_server.handler.per_recipient()
     assert received == {m.email: 1 for m in members}  # every member once: no loss, no duplicate
     assert "database is locked" not in log
+    assert "holds the scheduler lock" in beat_log and "database is locked" not in beat_log, beat_log[-3000:]
     assert "Traceback" not in log, log[-3000:]
     notice.refresh_from_db()
     assert notice.state == Notice.State.SENT

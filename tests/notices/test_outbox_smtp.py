@@ -123,19 +123,6 @@ def test_a_transient_refusal_is_retried_later_and_then_sent(
     assert smtp_settings.per_recipient() == {world.member_a.email: 1}
 
 
-def test_a_dropped_connection_is_transient(world, campaign, settings, django_capture_on_commit_callbacks):
-    from tests.notices.conftest import free_port
-
-    enroll(world.member_a)
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
-    notice = approved_notice(world, campaign, audience_office=world.office_a)
-    _send(notice, world.admin, django_capture_on_commit_callbacks)
-    delivery = notice.deliveries.get()
-    assert delivery.status == Delivery.Status.QUEUED
-    assert "ConnectionRefusedError" in delivery.last_error
-
-
 def test_a_double_clicked_send_and_a_second_dispatch_send_once(
     client, world, campaign, smtp_settings, django_capture_on_commit_callbacks
 ):

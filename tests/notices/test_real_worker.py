@@ -3,18 +3,15 @@ SMTP server on loopback counting what arrives. Skips on the embedded default (SQ
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.test import override_settings
 
 from notices import outbox, services
 from notices.models import Delivery, Notice
 from tests.factories import MemberFactory
-from tests.notices.conftest import RecordingHandler, approved_notice, enroll, free_port
+from tests.notices.conftest import approved_notice, enroll
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -22,37 +19,6 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, seri
 @pytest.fixture(autouse=True)
 def _needs_services(require_services):
     """Autouse, so the skip on the embedded default comes before any other fixture touches the database."""
-
-
-class StallingHandler(RecordingHandler):
-    """Holds the DATA reply of the ``stall_at``-th message until released: the worker is then mid-send."""
-
-    def __init__(self, stall_at: int | None = None):
-        super().__init__()
-        self.stall_at = stall_at
-        self.data_seen = 0
-        self.stalled = threading.Event()
-        self.release = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        self.data_seen += 1
-        if self.data_seen == self.stall_at:
-            self.stalled.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.05)
-        return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture
-def stalling_smtp():
-    handler = StallingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller
-    finally:
-        handler.release.set()
-        controller.stop()
 
 
 def wait_until_settled(notice, timeout: float = 60) -> None:

@@ -21,7 +21,7 @@ TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
 
 def redis_url_for_tests() -> str:
-    """The REDIS_URL of the run, on the test database number (never db 0)."""
+    """The REDIS_URL of the run, on the test database number (TEST_REDIS_DB; never db 0)."""
     parts = urlsplit(os.environ["REDIS_URL"])
     return urlunsplit((parts.scheme, parts.netloc, f"/{TEST_REDIS_DB}", "", ""))
 
@@ -47,6 +47,7 @@ class Worker:
         smtp_port: int,
         extra_env: dict | None = None,
         pool_args: tuple[str, ...] = ("--pool=solo",),
+        command: list[str] | None = None,
     ):
         self.log = tempfile.NamedTemporaryFile(prefix="notices-worker-", suffix=".log", delete=False)  # noqa: SIM115
         env = {
@@ -62,7 +63,8 @@ class Worker:
             **(extra_env or {}),
         }
         self.process = subprocess.Popen(
-            [
+            command
+            or [
                 sys.executable,
                 "-m",
                 "celery",
@@ -86,6 +88,12 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    @classmethod
+    def beat(cls, *, queue: str, schedule_file: Path, extra_env: dict | None = None) -> Worker:
+        """A ``celery beat`` process (as `make worker` runs it beside the worker), sending to ``queue``."""
+        command = [sys.executable, "-m", "celery", "-A", "efnet", "beat", "-s", str(schedule_file), "-l", "info"]
+        return cls(queue=queue, smtp_port=9, extra_env=extra_env, command=command)
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")

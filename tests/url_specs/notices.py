@@ -55,6 +55,7 @@ SPECS = [
     UrlSpec("notices:bundle", "admin", notice, scoped=False),
     UrlSpec("notices:bundle_job", "admin", notice, method="POST", scoped=False),
     UrlSpec("notices:mark_printed", "admin", notice, method="POST", scoped=False),
+    UrlSpec("notices:deliveries_bulk", "admin", notice, method="POST", scoped=False),
     UrlSpec("notices:delivery_retry", "admin", delivery, method="POST", scoped=False),
     UrlSpec("notices:delivery_resolve", "admin", delivery, method="POST", scoped=False),
 ]
