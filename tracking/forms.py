@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from efnet import normalize
 from efnet.formfields import VisibleOfficeField
-from tracking.models import Campaign, Source, Status
+from tracking.models import CallResult, Campaign, Source, Status
 from tracking.selectors import INCOMPLETE, current_campaign
 
 # Session key of a 「ほかの記録…」 form refused for its input: the member page shows it again, open.
@@ -80,3 +80,15 @@ class StatusActionForm(forms.Form):
         if data.get("status") == Status.EXCLUDED and not (data.get("note") or "").strip():
             self.add_error("note", "対象外にする理由をメモに入力してください。")
         return data
+
+
+class CallResultForm(forms.Form):
+    """One call's outcome, from a row of the call list."""
+
+    result = forms.ChoiceField(label="架電結果", choices=[("", "結果…"), *CallResult.choices])
+    called_on = forms.DateField(label="架電日", widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label="メモ", required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("called_on", timezone.localdate())
+        super().__init__(*args, **kwargs)

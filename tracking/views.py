@@ -26,7 +26,7 @@ from members.models import Member
 from members.selectors import member_text_q
 from tracking import exports, selectors, selfreport, services
 from tracking.chart import completion_chart
-from tracking.forms import RECORD_RETRY, ListFilterForm, StatusActionForm
+from tracking.forms import RECORD_RETRY, CallResultForm, ListFilterForm, StatusActionForm
 from tracking.models import AccountStatus, Campaign, SelfReportUse, Source, Status
 from tracking.selectors import member_accounts
 
@@ -123,6 +123,9 @@ def member_list(request):
             "page": page,
             "querystring": _querystring(values),
             "accounts_querystring": _querystring(values, status=values["status"]),
+            "back": request.GET.urlencode(),
+            "can_edit": can_edit_members(request.user),
+            "call_form": CallResultForm(auto_id=False),
         },
     )
 
@@ -410,6 +413,42 @@ def member_accounts_done(request, pk):
     for row, message in result.invalid:
         messages.error(request, f"{row.account_label}：{message}")
     return redirect(target)
+
+
+def _back_to_member_list(request, anchor: str = ""):
+    query = request.POST.get("back", "")
+    return redirect(reverse("tracking:member_list") + (f"?{query}" if query else "") + anchor)
+
+
+@require_POST
+@require_member_editor
+def member_call_record(request, pk):
+    """A call's outcome from a row of the call list, onto the member's timeline; back to the same list."""
+    member = get_visible_or_404(request.user, Member.objects.select_related("office"), pk=pk)
+    campaign = selectors.current_campaign()
+    form = CallResultForm(request.POST)
+    if campaign is None:
+        messages.error(request, "実施中のキャンペーンがないため、架電結果は記録できません。")
+        return _back_to_member_list(request)
+    if not form.is_valid():
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+        messages.error(request, f"{member.number} {member.name}：" + " ".join(errors))
+        return _back_to_member_list(request, f"#m{member.pk}")
+    data = form.cleaned_data
+    try:
+        services.member_call_record(
+            member=member,
+            campaign=campaign,
+            result=data["result"],
+            called_on=data["called_on"],
+            note=data["note"],
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, f"{member.number} {member.name}：{' '.join(exc.messages)}")
+    else:
+        messages.success(request, f"{member.number} {member.name}の架電結果「{data['result']}」を記録しました。")
+    return _back_to_member_list(request, f"#m{member.pk}")
 
 
 @require_POST
