@@ -22,6 +22,7 @@ from efnet.middleware import public
 from efnet.permissions import can_edit_members, require_member_editor
 from efnet.request_context import client_ip
 from efnet.scoping import get_visible_or_404, visible_to
+from efnet.sorting import sort_from
 from members.models import Member
 from members.selectors import member_text_q
 from tracking import exports, selectors, selfreport, services
@@ -104,12 +105,31 @@ def _member_queryset(request, values):
     return qs.order_by("member__number")
 
 
+MEMBER_SORTS = {
+    "number": ("member__number",),
+    "name": ("member__name", "member__number"),
+    "kana": ("member__name_kana", "member__number"),
+    "office": ("office__code", "member__number"),
+    "state": ("state", "member__number"),
+    "waiting": ("last_notice", "member__number"),  # ascending: the longest waiting first
+}
+ACCOUNT_SORTS = {
+    "number": ("member__number", "address__slot", "id"),
+    "office": ("office__code", "member__number", "address__slot", "id"),
+    "status": ("status", "member__number", "address__slot", "id"),
+    "status_on": ("status_on", "member__number", "address__slot", "id"),
+    "updated": ("updated_at", "id"),
+}
+
+
 def member_list(request):
     """Members of a campaign by state: the list behind every member number on the dashboard."""
     form, values = _filters(request)
     if values["campaign"] is None:
         return _no_campaign(request)
-    page = Paginator(_member_queryset(request, values), MEMBER_PAGE).get_page(page_number(request))
+    sort, order = sort_from(request, MEMBER_SORTS)
+    qs = _member_queryset(request, values)
+    page = Paginator(qs.order_by(*order) if order else qs, MEMBER_PAGE).get_page(page_number(request))
     page.object_list = selectors.hydrate(page.object_list)
     today = timezone.localdate()
     for m in page.object_list:
@@ -121,9 +141,10 @@ def member_list(request):
             "form": form,
             "values": values,
             "page": page,
-            "querystring": _querystring(values),
+            "querystring": _querystring(values, sort=sort.key and request.GET.get("sort", "")),
             "accounts_querystring": _querystring(values, status=values["status"]),
             "back": request.GET.urlencode(),
+            "sort": sort,
             "can_edit": can_edit_members(request.user),
             "call_form": CallResultForm(auto_id=False),
         },
@@ -204,7 +225,9 @@ def account_list(request):
     form, values = _filters(request)
     if values["campaign"] is None:
         return _no_campaign(request)
-    page = Paginator(_account_queryset(request, values), ACCOUNT_PAGE).get_page(page_number(request))
+    sort, order = sort_from(request, ACCOUNT_SORTS)
+    qs = _account_queryset(request, values)
+    page = Paginator(qs.order_by(*order) if order else qs, ACCOUNT_PAGE).get_page(page_number(request))
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -215,7 +238,8 @@ def account_list(request):
             "values": values,
             "page": page,
             "querystring": params.urlencode(),
-            "action_form": StatusActionForm(auto_id="bulk_%s"),
+            "sort": sort,
+            "action_form": StatusActionForm(auto_id="bulk_%s", bulk=True),
             "can_edit": can_edit_members(request.user),
         },
     )
@@ -248,7 +272,7 @@ def _stale_message(row) -> str:
 @require_member_editor
 def bulk_update(request):
     """Step 1 shows what will happen and the count; step 2 (confirmed) records it."""
-    form = StatusActionForm(request.POST)
+    form = StatusActionForm(request.POST, bulk=True)
     items = _parse_items(request)
     if items is None:
         messages.error(request, "選んだアカウントの指定が正しくありません。一覧を開き直してください。")
