@@ -20,11 +20,20 @@ class MemberSearchForm(forms.Form):
         ),
     )
     office = VisibleOfficeField(label="営業所", required=False, empty_label="すべての営業所")
+    state = forms.ChoiceField(label="パスワード変更の状態", required=False)
     inactive = forms.BooleanField(label="無効な会員も表示", required=False)
 
     def __init__(self, *args, user, **kwargs):
+        from tracking.models import Status
+        from tracking.selectors import INCOMPLETE
+
         super().__init__(*args, **kwargs)
         self.fields["office"].restrict_to(user)
+        self.fields["state"].choices = [
+            ("", "すべて"),
+            (INCOMPLETE, "未完了（未案内＋案内済）"),
+            *[(s.value, s.label) for s in Status],
+        ]
 
 
 class MemberForm(forms.ModelForm):

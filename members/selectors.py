@@ -2,13 +2,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from efnet import normalize
 from efnet.scoping import members_visible_to
 
 
-def member_search(*, user, query: str = "", office_id: int | None = None, include_inactive: bool = False) -> QuerySet:
+def member_search(
+    *,
+    user,
+    query: str = "",
+    office_id: int | None = None,
+    include_inactive: bool = False,
+    campaign=None,
+    state: str = "",
+) -> QuerySet:
     """Members visible to ``user`` matching what a clerk typed: a member number (full-width digits are
     fine), company name, kana reading, BIGLOBE user ID, or any mail address, additional ones included.
 
@@ -22,6 +30,17 @@ def member_search(*, user, query: str = "", office_id: int | None = None, includ
         qs = qs.filter(is_active=True)
     if office_id:
         qs = qs.filter(office_id=office_id)
+    if campaign is not None:
+        # The member's state in the campaign, from the stored per-member progress (one row per member).
+        from tracking.models import MemberProgress
+        from tracking.selectors import INCOMPLETE, OPEN_STATUSES
+
+        progress = MemberProgress.objects.filter(campaign=campaign, member=OuterRef("pk"))
+        qs = qs.annotate(progress_state=Subquery(progress.values("state")[:1]))
+        if state == INCOMPLETE:
+            qs = qs.filter(progress_state__in=OPEN_STATUSES)
+        elif state:
+            qs = qs.filter(progress_state=state)
     condition = member_text_q(query)
     if condition is None:
         return qs.order_by("number")

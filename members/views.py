@@ -10,9 +10,11 @@ from efnet.auth_views import reauth_check
 from efnet.ids import page_number
 from efnet.permissions import require_member_editor, require_reveal
 from efnet.scoping import get_visible_or_404
+from efnet.sorting import sort_from
 from members import selectors, services
 from members.forms import InitialPasswordForm, MemberForm, MemberSearchForm
 from members.models import Member
+from tracking.selectors import current_campaign
 
 PAGE_SIZE = 50
 
@@ -21,17 +23,33 @@ def _get_member_for_user(request, pk) -> Member:
     return get_visible_or_404(request.user, Member.objects.select_related("office"), pk=pk)
 
 
+SEARCH_SORTS = {
+    "number": ("number",),
+    "name": ("name", "number"),
+    "kana": ("name_kana", "number"),
+    "office": ("office__code", "number"),
+    "state": ("progress_state", "number"),
+}
+
+
 def search(request):
     form = MemberSearchForm(request.GET or None, user=request.user)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     office = data.get("office")
+    campaign = current_campaign()
     results = selectors.member_search(
         user=request.user,
         query=data.get("q", ""),
         office_id=office.pk if office else None,
         include_inactive=data.get("inactive", False),
+        campaign=campaign,
+        state=data.get("state", ""),
     )
+    sorts = SEARCH_SORTS if campaign is not None else {k: v for k, v in SEARCH_SORTS.items() if k != "state"}
+    sort, order = sort_from(request, sorts)
+    if order:
+        results = results.order_by(*order)
     query = data.get("q", "")
     page = Paginator(results, PAGE_SIZE).get_page(page_number(request))
     if query and page.paginator.count == 1:
@@ -42,7 +60,14 @@ def search(request):
     return render(
         request,
         "members/search.html",
-        {"form": form, "page": page, "query": query, "querystring": params.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query": query,
+            "querystring": params.urlencode(),
+            "sort": sort,
+            "campaign": campaign,
+        },
     )
 
 

@@ -15,7 +15,21 @@ from typing import IO
 
 from django.utils import timezone
 
-HEADERS = ["会員番号", "会社名", "フリガナ", "電話番号", "FAX番号", "担当営業所", "未完了アカウント", "最終案内日"]
+# The columns of the member list on screen, in its order, then empty ones for the caller to fill in.
+HEADERS = [
+    "会員番号",
+    "会社名",
+    "フリガナ",
+    "電話番号",
+    "FAX番号",
+    "担当営業所",
+    "状態",
+    "未完了アカウント",
+    "最終案内日",
+    "経過日数",
+]
+CALL_RESULT_HEADERS = ["架電日", "架電結果（電話済・不在・折返し待ち）", "メモ"]
+HEADERS = [*HEADERS, *CALL_RESULT_HEADERS]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CP932_SUBSTITUTE = "〓"  # the customary "could not print this character" mark, itself in CP932
 CHUNK = 2000
@@ -30,10 +44,16 @@ def call_list_rows(states, *, campaign=None) -> Iterable[list[str]]:
     """Rows for a ``member_states`` queryset: one query, read in chunks (a server-side cursor on PostgreSQL),
     with the open accounts' labels stored on the progress row. Nothing is kept beyond a chunk."""
     columns = ("member__number", "member__name", "member__name_kana", "member__phone", "member__fax")
-    rows = states.values_list(*columns, "office__name", "pending_labels", "last_notice")
-    for *member, office, labels, last_notice in rows.iterator(chunk_size=CHUNK):
-        last = timezone.localtime(last_notice).strftime("%Y/%m/%d") if last_notice else "未案内"
-        yield [*member, office, labels, last]
+    rows = states.values_list(*columns, "office__name", "state", "pending_labels", "last_notice")
+    today = timezone.localdate()
+    blanks = [""] * len(CALL_RESULT_HEADERS)
+    for *member, office, state, labels, last_notice in rows.iterator(chunk_size=CHUNK):
+        if last_notice:
+            last = timezone.localtime(last_notice).strftime("%Y/%m/%d")
+            waiting = str((today - timezone.localdate(last_notice)).days)
+        else:
+            last, waiting = "未案内", ""
+        yield [*member, office, state, labels, last, waiting, *blanks]
 
 
 def stream_csv(rows: Iterable[list[str]], *, encoding: str, lines_per_chunk: int = 500) -> Iterator[bytes]:
@@ -98,7 +118,8 @@ def write_xlsx(rows: Iterable[list[str]], *, title: str, out: IO[bytes]) -> int:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("コールリスト")
-    for column, width in zip("ABCDEFGH", (10, 34, 30, 15, 15, 12, 22, 12), strict=True):
+    widths = (10, 34, 30, 15, 15, 12, 8, 22, 12, 8, 12, 30, 40)
+    for column, width in zip("ABCDEFGHIJKLM", widths, strict=True):
         ws.column_dimensions[column].width = width
     ws.freeze_panes = "A2"
     bold = Font(bold=True)

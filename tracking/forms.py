@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from efnet import normalize
 from efnet.formfields import VisibleOfficeField
-from tracking.models import Campaign, Source, Status
+from tracking.models import CallResult, Campaign, Source, Status
 from tracking.selectors import INCOMPLETE, current_campaign
 
 # Session key of a 「ほかの記録…」 form refused for its input: the member page shows it again, open.
@@ -24,7 +24,16 @@ class ListFilterForm(forms.Form):
     )
 
     def __init__(self, *args, user, **kwargs):
+        if args and args[0] is not None and not args[0].get("campaign"):
+            # No campaign asked for: show the current one chosen, the one the list falls back to.
+            campaign = current_campaign()
+            if campaign is not None:
+                data = args[0].copy()
+                data["campaign"] = str(campaign.pk)
+                args = (data, *args[1:])
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("campaign", current_campaign())
         self.fields["office"].restrict_to(user)
         self.fields["status"].choices = [
             ("", "すべて"),
@@ -62,12 +71,18 @@ class StatusActionForm(forms.Form):
     source = forms.ChoiceField(label="確認方法", choices=RECORDABLE_SOURCES, initial=Source.PHONE)
     note = forms.CharField(label="メモ", required=False, max_length=500)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, bulk: bool = False, **kwargs):
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("status_on", timezone.localdate())
-        kwargs["initial"].setdefault("status", Status.DONE)
         kwargs["initial"].setdefault("source", Source.PHONE)
+        if not bulk:
+            kwargs["initial"].setdefault("status", Status.DONE)
         super().__init__(*args, **kwargs)
+        if bulk:
+            # Many accounts at once: no status is chosen for the clerk (未案内 first in the list was the
+            # riskiest default); the form cannot be sent until one is.
+            self.fields["status"].choices = [("", "状態を選んでください"), *self.fields["status"].choices]
+            self.fields["status"].error_messages["required"] = "設定する状態を選んでください。"
 
     def clean_status_on(self):
         value = self.cleaned_data["status_on"]
@@ -80,3 +95,15 @@ class StatusActionForm(forms.Form):
         if data.get("status") == Status.EXCLUDED and not (data.get("note") or "").strip():
             self.add_error("note", "対象外にする理由をメモに入力してください。")
         return data
+
+
+class CallResultForm(forms.Form):
+    """One call's outcome, from a row of the call list."""
+
+    result = forms.ChoiceField(label="架電結果", choices=[("", "結果…"), *CallResult.choices])
+    called_on = forms.DateField(label="架電日", widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label="メモ", required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("called_on", timezone.localdate())
+        super().__init__(*args, **kwargs)

@@ -42,6 +42,15 @@ class Source(models.TextChoices):
     NOTICE = "案内送付", _("案内送付")
 
 
+class CallResult(models.TextChoices):
+    """The outcome of a call made from the call list. Stored on the member's timeline (an audit event), not as
+    a status: a call says nothing yet about whether the password was changed."""
+
+    REACHED = "電話済", _("電話済")
+    NO_ANSWER = "不在", _("不在")
+    CALL_BACK = "折返し待ち", _("折返し待ち")
+
+
 class AccountStatusQuerySet(models.QuerySet):
     """Writes through the ORM keep ``MemberProgress`` in step, in the same transaction, whoever makes them
     (services, imports, the admin, tests): a stored aggregate that a forgotten call could leave stale is

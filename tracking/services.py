@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from efnet import audit
-from tracking.models import AccountStatus, Campaign, Source, Status, StatusChange
+from tracking.models import AccountStatus, CallResult, Campaign, Source, Status, StatusChange
 
 
 @transaction.atomic
@@ -398,3 +398,27 @@ def self_report_link_create(*, member, campaign: Campaign, actor) -> str:
         details={"campaign": campaign.name, "open_accounts": open_accounts},
     )
     return path
+
+
+@transaction.atomic
+def member_call_record(*, member, campaign: Campaign, result: str, called_on: date, note: str = "", actor) -> None:
+    """A clerk called ``member`` from the call list: the outcome (電話済・不在・折返し待ち), the day and a note go
+    on the member's timeline as an audit event. Statuses are not touched; a 完了 is recorded as such."""
+    if result not in CallResult.values:
+        raise ValidationError("架電結果を選んでください。")
+    if called_on > timezone.localdate():
+        raise ValidationError("未来の日付は指定できません。")
+    if not member.is_active:
+        raise ValidationError("退会した会員には記録できません。")
+    audit.record(
+        "tracking.call.recorded",
+        actor=actor,
+        target=campaign,
+        member=member,
+        details={
+            "campaign": campaign.name,
+            "result": result,
+            "called_on": called_on.isoformat(),
+            "note": note.strip()[:500],
+        },
+    )

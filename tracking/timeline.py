@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "tracking.accounts.notified": "案内により状況を更新",
     "tracking.selfreport.submitted": "本人報告リンクから報告",
     "tracking.selfreport.link_created": "本人報告リンクを作成",
+    "tracking.call.recorded": "架電結果を記録",
     "access.denied": "他営業所からのアクセスを拒否",
     "faxreplies.page.confirmed": "FAX返信を取り込み（完了を記録）",
     "faxreplies.page.matched": "FAX返信のページを会員番号で照合",
@@ -67,7 +68,19 @@ def _label(action: str) -> str:
 
 def _detail(details: dict) -> str:
     keep = []
-    for key in ("reason", "serial", "edition", "channel", "account", "accounts", "campaign", "error"):
+    for key in (
+        "result",
+        "called_on",
+        "note",
+        "reason",
+        "serial",
+        "edition",
+        "channel",
+        "account",
+        "accounts",
+        "campaign",
+        "error",
+    ):
         value = details.get(key)
         if value not in (None, "", [], {}):
             if isinstance(value, list):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", views.account_list, name="account_list"),
     path("accounts/bulk/", views.bulk_update, name="bulk_update"),
     path("accounts/<int:pk>/record/", views.account_record, name="account_record"),
+    path("members/<int:pk>/call/", views.member_call_record, name="member_call_record"),
     path("members/<int:pk>/done/", views.member_accounts_done, name="member_accounts_done"),
     path("members/<int:pk>/self-report-link/", views.self_report_link_create, name="self_report_link_create"),
     path("r/<str:token>/", views.self_report, name="self_report"),

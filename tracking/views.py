@@ -22,11 +22,12 @@ from efnet.middleware import public
 from efnet.permissions import can_edit_members, require_member_editor
 from efnet.request_context import client_ip
 from efnet.scoping import get_visible_or_404, visible_to
+from efnet.sorting import sort_from
 from members.models import Member
 from members.selectors import member_text_q
 from tracking import exports, selectors, selfreport, services
 from tracking.chart import completion_chart
-from tracking.forms import RECORD_RETRY, ListFilterForm, StatusActionForm
+from tracking.forms import RECORD_RETRY, CallResultForm, ListFilterForm, StatusActionForm
 from tracking.models import AccountStatus, Campaign, SelfReportUse, Source, Status
 from tracking.selectors import member_accounts
 
@@ -104,12 +105,31 @@ def _member_queryset(request, values):
     return qs.order_by("member__number")
 
 
+MEMBER_SORTS = {
+    "number": ("member__number",),
+    "name": ("member__name", "member__number"),
+    "kana": ("member__name_kana", "member__number"),
+    "office": ("office__code", "member__number"),
+    "state": ("state", "member__number"),
+    "waiting": ("last_notice", "member__number"),  # ascending: the longest waiting first
+}
+ACCOUNT_SORTS = {
+    "number": ("member__number", "address__slot", "id"),
+    "office": ("office__code", "member__number", "address__slot", "id"),
+    "status": ("status", "member__number", "address__slot", "id"),
+    "status_on": ("status_on", "member__number", "address__slot", "id"),
+    "updated": ("updated_at", "id"),
+}
+
+
 def member_list(request):
     """Members of a campaign by state: the list behind every member number on the dashboard."""
     form, values = _filters(request)
     if values["campaign"] is None:
         return _no_campaign(request)
-    page = Paginator(_member_queryset(request, values), MEMBER_PAGE).get_page(page_number(request))
+    sort, order = sort_from(request, MEMBER_SORTS)
+    qs = _member_queryset(request, values)
+    page = Paginator(qs.order_by(*order) if order else qs, MEMBER_PAGE).get_page(page_number(request))
     page.object_list = selectors.hydrate(page.object_list)
     today = timezone.localdate()
     for m in page.object_list:
@@ -121,8 +141,12 @@ def member_list(request):
             "form": form,
             "values": values,
             "page": page,
-            "querystring": _querystring(values),
+            "querystring": _querystring(values, sort=sort.key and request.GET.get("sort", "")),
             "accounts_querystring": _querystring(values, status=values["status"]),
+            "back": request.GET.urlencode(),
+            "sort": sort,
+            "can_edit": can_edit_members(request.user),
+            "call_form": CallResultForm(auto_id=False),
         },
     )
 
@@ -201,7 +225,9 @@ def account_list(request):
     form, values = _filters(request)
     if values["campaign"] is None:
         return _no_campaign(request)
-    page = Paginator(_account_queryset(request, values), ACCOUNT_PAGE).get_page(page_number(request))
+    sort, order = sort_from(request, ACCOUNT_SORTS)
+    qs = _account_queryset(request, values)
+    page = Paginator(qs.order_by(*order) if order else qs, ACCOUNT_PAGE).get_page(page_number(request))
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -212,7 +238,8 @@ def account_list(request):
             "values": values,
             "page": page,
             "querystring": params.urlencode(),
-            "action_form": StatusActionForm(auto_id="bulk_%s"),
+            "sort": sort,
+            "action_form": StatusActionForm(auto_id="bulk_%s", bulk=True),
             "can_edit": can_edit_members(request.user),
         },
     )
@@ -245,7 +272,7 @@ def _stale_message(row) -> str:
 @require_member_editor
 def bulk_update(request):
     """Step 1 shows what will happen and the count; step 2 (confirmed) records it."""
-    form = StatusActionForm(request.POST)
+    form = StatusActionForm(request.POST, bulk=True)
     items = _parse_items(request)
     if items is None:
         messages.error(request, "選んだアカウントの指定が正しくありません。一覧を開き直してください。")
@@ -410,6 +437,42 @@ def member_accounts_done(request, pk):
     for row, message in result.invalid:
         messages.error(request, f"{row.account_label}：{message}")
     return redirect(target)
+
+
+def _back_to_member_list(request, anchor: str = ""):
+    query = request.POST.get("back", "")
+    return redirect(reverse("tracking:member_list") + (f"?{query}" if query else "") + anchor)
+
+
+@require_POST
+@require_member_editor
+def member_call_record(request, pk):
+    """A call's outcome from a row of the call list, onto the member's timeline; back to the same list."""
+    member = get_visible_or_404(request.user, Member.objects.select_related("office"), pk=pk)
+    campaign = selectors.current_campaign()
+    form = CallResultForm(request.POST)
+    if campaign is None:
+        messages.error(request, "実施中のキャンペーンがないため、架電結果は記録できません。")
+        return _back_to_member_list(request)
+    if not form.is_valid():
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+        messages.error(request, f"{member.number} {member.name}：" + " ".join(errors))
+        return _back_to_member_list(request, f"#m{member.pk}")
+    data = form.cleaned_data
+    try:
+        services.member_call_record(
+            member=member,
+            campaign=campaign,
+            result=data["result"],
+            called_on=data["called_on"],
+            note=data["note"],
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, f"{member.number} {member.name}：{' '.join(exc.messages)}")
+    else:
+        messages.success(request, f"{member.number} {member.name}の架電結果「{data['result']}」を記録しました。")
+    return _back_to_member_list(request, f"#m{member.pk}")
 
 
 @require_POST

@@ -36,6 +36,7 @@ def test_clerk_bulk_completes_two_accounts_and_dashboard_moves(world, campaign, 
     page.get_by_role("heading", name="アカウント一覧").wait_for()
     page.get_by_label("このページをすべて選択").check()
     assert page.locator("[data-tracking-count]").inner_text() == "2"
+    page.locator("#bulk_status").select_option("完了")  # nothing is chosen for the clerk
     page.get_by_label("確認方法").select_option("電話")
     page.get_by_label("メモ").fill("本人から電話")
     _shot(page, "account_list")

@@ -107,3 +107,28 @@ def test_dashboard_page_numbers_link_to_lists_with_same_counts(client, world, mi
         url = f"/tracking/accounts/?campaign={mixed.pk}&office={world.office_a.pk}&status={status}"
         assert client.get(url).context["page"].paginator.count == n_acc, status
     assert "<svg" in html and "polyline" in html and "style=" not in html
+
+
+def test_office_name_opens_its_pending_members_longest_waiting_first(client, world, campaign):
+    import re
+    from html import unescape
+
+    from django.utils import timezone
+
+    from tracking.services import accounts_mark_notified
+
+    older, newer = MemberFactory(office=world.office_a), MemberFactory(office=world.office_a)
+    for m in (older, newer):
+        accounts_enroll(member=m)
+    now = timezone.now()
+    accounts_mark_notified(member=newer, campaign=campaign, at=now - datetime.timedelta(days=2))
+    accounts_mark_notified(member=older, campaign=campaign, at=now - datetime.timedelta(days=20))
+    login(client, world.head)
+    page = client.get("/tracking/").content.decode()
+    href = unescape(re.search(rf'data-pending="{world.office_a.code}"[^>]*href="([^"]+)"', page).group(1))
+    listing = client.get(href).content.decode()
+    assert world.member_b.number not in listing  # office B's member is not in office A's list
+    numbers = re.findall(r'members/(\d+)/">([^<]+)</a>', listing)
+    order = [n for _, n in numbers]
+    # 20 days, then 2 days; never notified last (as the dashboard's waiting list orders them).
+    assert order.index(older.number) < order.index(newer.number) < order.index(world.member_a.number)

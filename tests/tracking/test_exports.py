@@ -116,3 +116,27 @@ def test_export_audit_records_the_office_applied(client, world, tricky):
     assert _get(client, "xlsx", office=world.office_b.pk).status_code == 200
     event = AuditEvent.objects.filter(action="tracking.calllist.exported").latest("id")
     assert event.office == world.office_b and event.details["filters"]["office_id"] == world.office_b.pk
+
+
+def test_call_list_carries_the_screen_columns_and_empty_call_result_columns(client, world, campaign):
+    import datetime
+
+    from django.utils import timezone
+
+    from tracking.services import accounts_mark_notified
+
+    accounts_mark_notified(member=world.member_a, campaign=campaign, at=timezone.now() - datetime.timedelta(days=9))
+    login(client, world.clerk_a)
+    screen = client.get("/tracking/members/", {"status": "未完了"}).content.decode()
+    rows = list(csv.reader(io.StringIO(_get(client, "csv-utf8", status="未完了").content.decode("utf-8-sig"))))
+    header = rows[0]
+    assert header[:10] == [
+        *("会員番号", "会社名", "フリガナ", "電話番号", "FAX番号"),
+        *("担当営業所", "状態", "未完了アカウント", "最終案内日", "経過日数"),
+    ]
+    assert header[10:] == ["架電日", "架電結果（電話済・不在・折返し待ち）", "メモ"]
+    row = next(r for r in rows[1:] if r[0] == world.member_a.number)
+    assert row[6] == "案内済" and row[9] == "9" and row[10:] == ["", "", ""]
+    assert "9日" in screen  # the same waiting time the screen shows
+    workbook = load_workbook(io.BytesIO(_get(client, "xlsx", status="未完了").content))
+    assert [c.value for c in next(workbook.active.iter_rows(max_row=1))] == header

@@ -21,6 +21,9 @@ PAGES = [
     "/tracking/members/export/xlsx/",
     "/members/",
     "/members/?q=2",
+    "/members/?state=未完了&sort=-state",
+    "/tracking/members/?status=未完了&sort=waiting",
+    "/tracking/accounts/?sort=-status_on",
 ]
 
 

@@ -63,5 +63,12 @@ SPECS = [
         id_params=("item",),
     ),
     UrlSpec("tracking:self_report_link_create", "editor", _member, method="POST"),
+    UrlSpec(
+        "tracking:member_call_record",
+        "editor",
+        _member,
+        method="POST",
+        data=lambda w, own: {"result": "不在", "called_on": datetime.date.today().isoformat(), "note": ""},
+    ),
     UrlSpec("tracking:self_report", "public", _token, scoped=False, id_params=("account",)),
 ]
