@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Japanese fonts and DejaVu Sans Mono (values on cards) for PDFs, embedded; WeasyPrint's Pango; poppler for
 # reading PDFs back in tests.
 APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
-APT_TEST := chromium
+APT_TEST := chromium libreoffice-calc-nogui
 DEMO_MEMBERS ?= 500
 PORT ?= 8000
 PYTEST_ARGS ?=
