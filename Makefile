@@ -11,8 +11,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Japanese fonts and DejaVu Sans Mono (values on cards) for PDFs, embedded; WeasyPrint's Pango; poppler for
 # reading PDFs back in tests.
 APT_RUNTIME := fonts-ipaexfont fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
-APT_TEST := chromium postgresql-client
-# (postgresql-client: pg_dump and psql, for manage.py backup / restore and their test on PostgreSQL)
+APT_TEST := chromium postgresql-client libreoffice-calc-nogui
+# (postgresql-client: pg_dump and psql, for manage.py backup / restore and their test on PostgreSQL;
+# libreoffice-calc-nogui: the call-list exports opened as a spreadsheet program opens them)
 # make prod-smoke: the production stack (nginx in front of gunicorn; pg_dump and psql for its backup step);
 # PostgreSQL and Redis are expected to run.
 APT_PROD_SMOKE := nginx postgresql-client

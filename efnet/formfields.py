@@ -12,6 +12,21 @@ class NormalizedEmailField(forms.EmailField):
         return normalize.identifier(super().to_python(value))
 
 
+class MemberNumberField(forms.CharField):
+    """A member number as people type it: full-width digits, hyphens, dashes and spaces between digit groups
+    (０１２３－４５６－７８９) arrive as 0123456789. The browser's ``maxlength`` leaves room for the separators, so
+    it never cuts a number before it is normalised; the 4–10 digit rule is checked on the normalised value."""
+
+    def __init__(self, **kwargs):
+        # Also over a model field's max_length=10, which counts stored digits, not what is typed.
+        kwargs["max_length"] = normalize.MEMBER_NUMBER_TYPED_MAX_LENGTH
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("autocomplete", "off")
+
+    def to_python(self, value):
+        return normalize.member_number(super().to_python(value))
+
+
 class VisibleOfficeField(forms.ModelChoiceField):
     """A sales office among those the user may see (``restrict_to(user)`` in the form's ``__init__``).
 

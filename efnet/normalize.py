@@ -11,9 +11,17 @@ def nfkc(value: str | None) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
+# What people put between digit groups of a member number, after NFKC (which already turns － into -, ｰ into ー
+# and the ideographic space into a plain one): hyphens, dashes, the long-vowel mark an IME gives for ー, spaces.
+MEMBER_NUMBER_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\ufe63]")
+# How long a typed member number may be before it is normalised: 10 digits with a separator between each, and
+# some slack for spaces around them. Form fields and ``maxlength`` use it, so the browser never cuts a number.
+MEMBER_NUMBER_TYPED_MAX_LENGTH = 40
+
+
 def member_number(value: str | None) -> str:
-    """A member number as stored: NFKC, without spaces or hyphens (０１２-３４５ → 012345)."""
-    return re.sub(r"[\s\-‐ー−]", "", nfkc(value))
+    """A member number as stored: NFKC, without spaces, hyphens or dashes (０１２３－４５６－７８９ → 0123456789)."""
+    return MEMBER_NUMBER_SEPARATORS.sub("", nfkc(value))
 
 
 def identifier(value: str | None) -> str:

@@ -7,6 +7,7 @@ from django.views import defaults
 from django.views.decorators.http import require_GET
 
 from efnet import audit
+from efnet.formfields import MemberNumberField
 from efnet.ids import page_number
 from efnet.middleware import public
 from efnet.models import AuditEvent
@@ -58,15 +59,13 @@ class AuditFilterForm(forms.Form):
     office = forms.ModelChoiceField(
         label="営業所", queryset=SalesOffice.objects.all(), required=False, empty_label="すべて"
     )
-    member = forms.CharField(label="会員番号", required=False)
+    member = MemberNumberField(label="会員番号", required=False)
     since = forms.DateField(label="開始日", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label="終了日", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 @require_head_office
 def audit_log(request):
-    from efnet import normalize
-
     form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.select_related("actor", "office", "actor_office")
     if form.is_valid():
@@ -78,7 +77,7 @@ def audit_log(request):
         if data["office"]:
             events = events.filter(office=data["office"])
         if data["member"]:
-            member = Member.objects.filter(number=normalize.member_number(data["member"])).first()
+            member = Member.objects.filter(number=data["member"]).first()
             events = events.filter(member_id=member.pk if member else -1)
         if data["since"]:
             events = events.filter(created_at__date__gte=data["since"])

@@ -2,6 +2,8 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 
+from efnet.formfields import MemberNumberField
+
 
 class UploadForm(forms.Form):
     file = forms.FileField(
@@ -11,7 +13,7 @@ class UploadForm(forms.Form):
 
 
 class MatchForm(forms.Form):
-    number = forms.CharField(label="会員番号", max_length=40)
+    number = MemberNumberField(label="会員番号")
 
 
 class InMemoryUploadHandler(MemoryFileUploadHandler):

@@ -1,7 +1,7 @@
 from django import forms
 
 from efnet import normalize
-from efnet.formfields import NormalizedEmailField, VisibleOfficeField
+from efnet.formfields import MemberNumberField, NormalizedEmailField, VisibleOfficeField
 from efnet.passwords import validate_biglobe_password
 from efnet.scoping import refuse_if_taken
 from members.models import Member
@@ -56,7 +56,7 @@ class MemberForm(forms.ModelForm):
             "is_active",
             "note",
         ]
-        field_classes = {"email": NormalizedEmailField, "office": VisibleOfficeField}
+        field_classes = {"number": MemberNumberField, "email": NormalizedEmailField, "office": VisibleOfficeField}
         widgets = {"registered_on": forms.DateInput(attrs={"type": "date"}), "note": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user, **kwargs):
@@ -81,7 +81,7 @@ class MemberForm(forms.ModelForm):
         return value
 
     def clean_number(self):
-        return self._refuse_if_taken("number", normalize.member_number(self.cleaned_data["number"]))
+        return self._refuse_if_taken("number", self.cleaned_data["number"])
 
     def clean_biglobe_user_id(self):
         return self._refuse_if_taken("biglobe_user_id", normalize.identifier(self.cleaned_data["biglobe_user_id"]))

@@ -1,5 +1,6 @@
 from django import forms
 
+from efnet.formfields import MemberNumberField
 from members.models import Member, SalesOffice
 from notices import rendering
 from notices.models import Notice, NoticeTemplate
@@ -57,7 +58,7 @@ class CopyTemplateForm(forms.Form):
 
 class PreviewForm(forms.Form):
     member = forms.ModelChoiceField(label="会員", queryset=Member.objects.filter(is_active=True), required=False)
-    number = forms.CharField(label="会員番号", required=False)
+    number = MemberNumberField(label="会員番号", required=False)
 
 
 class UnknownDecisionForm(forms.Form):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from efnet import audit
 from efnet.ids import parse_id
 from efnet.permissions import require_admin
+from members.models import Member
 from notices import selectors, services
 from notices.emails import build_message, new_message_id, render_for
 from notices.forms import CopyTemplateForm, NoticeForm, PreviewForm, UnknownDecisionForm
@@ -147,26 +148,44 @@ def progress(request, pk):
 
 
 def _preview_member(request, notice):
+    """The member to preview: the one chosen by number (or by link), else the first recipient. A typed number
+    that is not a member, or a member the notice does not go to, is said so — never replaced by another member,
+    which would preview someone else's text under the number the admin typed."""
     form = PreviewForm(request.GET or None)
-    member = None
-    if form.is_valid():
-        member = form.cleaned_data.get("member")
-        if member is None and form.cleaned_data.get("number"):
-            member = selectors.audience(notice).filter(number=form.cleaned_data["number"].strip()).first()
+    if not form.is_valid():
+        if "member" in form.errors:  # a link to a member who no longer exists or is no longer active
+            return form, None, "この会員はプレビューできません（見つからないか、無効になっています）。"
+        return form, None, "会員番号は数字で入力してください（全角数字・ハイフン・空白も使えます）。"
+    member = form.cleaned_data.get("member")
+    number = form.cleaned_data.get("number")
+    if member is None and number:
+        member = Member.objects.filter(number=number).first()
+        if member is None:
+            return form, None, f"会員番号 {number} の会員は見つかりません。"
+        if not _in_audience(notice, member):
+            return form, None, f"会員番号 {number}（{member.name}）はこの案内の対象ではありません。"
     if member is None:
         first = notice.deliveries.select_related("member").first()
         member = first.member if first else selectors.audience(notice).first()
-    return form, member
+    return form, member, ""
+
+
+def _in_audience(notice, member) -> bool:
+    """Once approved, the audience is the notice's deliveries; before, whom its filters select now."""
+    if notice.deliveries.exists():
+        return notice.deliveries.filter(member=member).exists()
+    return selectors.audience(notice).filter(pk=member.pk).exists()
 
 
 @require_admin
 @never_cache
 def preview(request, pk):
     notice = get_object_or_404(Notice, pk=pk)
-    form, member = _preview_member(request, notice)
+    form, member, refusal = _preview_member(request, notice)
     kind = request.GET.get("as", "text")
     if member is None:
-        return render(request, "notices/preview.html", {"notice": notice, "form": form, "member": None})
+        context = {"notice": notice, "form": form, "member": None, "refusal": refusal}
+        return render(request, "notices/preview.html", context)
     if kind == "pdf":
         from notices.printing import bundle_pdf
 

@@ -1,7 +1,11 @@
 """Call lists: the filtered member list as CSV (CP932 or UTF-8 with BOM) or .xlsx. Never any password.
 
-Cells that a spreadsheet would read as a formula (starting with = + - @, a tab or a carriage return) get a
-leading apostrophe, so ``=HYPERLINK(...)`` in a company name is shown as text and never run.
+Data stays data. In .xlsx every cell is typed as text, which Excel and LibreOffice never evaluate, so values
+are written exactly as stored (``+81-6-6942-4028`` stays that, with no apostrophe in front). A CSV cell has no
+type: one a spreadsheet would read as a formula gets a leading apostrophe, so ``=HYPERLINK(...)`` in a company
+name is shown as text and never run. That is every cell starting with = or @, a tab or a carriage return, and
+one starting with + or - when what follows could be more than arithmetic on numbers (a function, a reference,
+DDE such as ``-cmd|...``); a phone number (digits, spaces, hyphens, dots, brackets) or a lone "-" is left as is.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO
@@ -30,14 +35,28 @@ HEADERS = [
 ]
 CALL_RESULT_HEADERS = ["架電日", "架電結果（電話済・不在・折返し待ち）", "メモ"]
 HEADERS = [*HEADERS, *CALL_RESULT_HEADERS]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "@", "\t", "\r")
+SIGN_START = ("+", "-")
+# After a leading + or -: what a phone or plain number is made of. Anything else (a letter, a quote, "!", "|",
+# "&", ":", "$", "=", ...) could make a formula call a function or reach another cell or program.
+NUMBER_LIKE = re.compile(r"[\d\s\-.()]*")
 CP932_SUBSTITUTE = "〓"  # the customary "could not print this character" mark, itself in CP932
 CHUNK = 2000
 
 
-def neutralise(value) -> str:
+def csv_cell(value) -> str:
+    """A value for a CSV cell, with an apostrophe in front when a spreadsheet would run it as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    if text.startswith(SIGN_START) and not NUMBER_LIKE.fullmatch(text, 1):
+        return "'" + text
+    return text
+
+
+def xlsx_text(value) -> str:
+    """A value for a text-typed .xlsx cell: as stored. The cell type, not a prefix, keeps it from running."""
+    return "" if value is None else str(value)
 
 
 def call_list_rows(states, *, campaign=None) -> Iterable[list[str]]:
@@ -69,7 +88,7 @@ def stream_csv(rows: Iterable[list[str]], *, encoding: str, lines_per_chunk: int
     writer.writerow(HEADERS)
     replaced = 0
     for lines, row in enumerate(rows, start=1):
-        cells = [neutralise(c) for c in row]
+        cells = [csv_cell(c) for c in row]
         if codec == "cp932":
             fixed = []
             for cell in cells:
@@ -110,8 +129,9 @@ def _cp932_safe(text: str) -> tuple[str, int]:
 
 def write_xlsx(rows: Iterable[list[str]], *, title: str, out: IO[bytes]) -> int:
     """The call list as .xlsx into ``out`` (a temporary file), in openpyxl's write-only mode: rows go to disk
-    as they come, so memory stays flat whatever the size. Every cell is text (a member number keeps its
-    leading zeros, nothing is evaluated). Returns the number of data rows."""
+    as they come, so memory stays flat whatever the size. Every cell is typed as text (data type "s", format
+    "@"): a member number keeps its leading zeros and nothing is evaluated, so no cell needs an apostrophe.
+    Returns the number of data rows."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -135,7 +155,7 @@ def write_xlsx(rows: Iterable[list[str]], *, title: str, out: IO[bytes]) -> int:
     ws.append([text_cell(h, bold) for h in HEADERS])
     count = 0
     for row in rows:
-        ws.append([text_cell(neutralise(c)) for c in row])
+        ws.append([text_cell(xlsx_text(c)) for c in row])
         count += 1
     wb.properties.title = title
     wb.save(out)

@@ -114,9 +114,9 @@ def test_a_page_without_a_code_is_matched_by_the_number_the_clerk_types(
     blank.refresh_from_db()
     assert blank.member is None
 
-    # As typed from an IME: full-width digits with a hyphen.
+    # As typed from an IME: full-width digits, a full-width hyphen, a long dash and an ideographic space.
     typed = plain.number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
-    typed = typed[:3] + "－" + typed[3:]
+    typed = typed[:2] + "－" + typed[2:4] + "　―" + typed[4:]
     client.post(reverse("faxreplies:page_match", args=[blank.pk]), {field: typed})
     blank.refresh_from_db()
     assert blank.member == plain and blank.match == FaxPage.Match.MANUAL and blank.campaign == campaign

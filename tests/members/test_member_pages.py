@@ -7,6 +7,7 @@ from efnet.auth_views import AUTH_AT
 from efnet.models import AuditEvent
 from members.models import Member
 from tests.conftest import STAFF_PASSWORD, login
+from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +138,51 @@ def test_create_refuses_bad_input_with_a_clear_message_and_saves_nothing(client,
     assert response.status_code == 200
     assert message in response.content.decode()
     assert Member.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["０１２３－４５６－７８９", "0123 456 789", "０１２３ー４５６‐７８９", "0123―456−789", "０１２３　４５６ｰ７８９"],
+)
+def test_create_takes_the_member_number_as_people_type_it(client, world, typed):
+    login(client, world.clerk_a)
+    response = client.post(reverse("members:create"), _member_form(world, number=typed))
+    assert response.status_code == 302
+    assert Member.objects.filter(number="0123456789").exists()
+
+
+def test_the_number_box_does_not_cut_a_hyphenated_number(client, world):
+    login(client, world.clerk_a)
+    for url in (reverse("members:create"), reverse("members:edit", args=[world.member_a.pk])):
+        body = client.get(url).content.decode()
+        assert 'maxlength="40"' in body and 'maxlength="10"' not in body
+
+
+def test_edit_normalises_the_number_and_refuses_one_taken_as_typed(client, world):
+    login(client, world.clerk_a)
+    member = world.member_a
+    other = MemberFactory(office=world.office_a, number="0555123")
+    data = _member_form(world, number="０５５５－１２３", biglobe_user_id=member.biglobe_user_id)
+    response = client.post(reverse("members:edit", args=[member.pk]), data)
+    assert response.status_code == 200
+    assert "で使用されています" in response.content.decode()
+    member.refresh_from_db()
+    assert member.number != other.number
+
+    data["number"] = "０５５５－１２４"
+    assert client.post(reverse("members:edit", args=[member.pk]), data).status_code == 302
+    member.refresh_from_db()
+    assert member.number == "0555124"
+
+
+def test_audit_log_filters_by_a_hyphenated_member_number(client, world):
+    login(client, world.clerk_a)
+    client.post(reverse("members:reveal", args=[world.member_a.pk]))
+    login(client, world.head)
+    wide = world.member_a.number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    body = client.get(reverse("audit_log"), {"member": f"{wide[:3]}－{wide[3:]}"}).content.decode()
+    assert "member.password.revealed" in body
+    assert "auth.login" not in body  # events of no member are filtered out
 
 
 def test_a_clerk_cannot_file_a_member_under_another_office(client, world):

@@ -22,6 +22,10 @@ def members(world):
     [
         ("０１２３４５", ["012345"]),  # full-width digits from an IME
         ("012345", ["012345"]),
+        ("０１２－３４５", ["012345"]),  # hyphens and dashes between digit groups, as people write it
+        ("01ー23―45", ["012345"]),
+        ("012　345", ["012345"]),  # an ideographic space
+        ("０１２－３", ["012345", "012399"]),  # a hyphenated prefix
         ("0123", ["012345", "012399"]),  # a prefix, office B's 012346 not among them
         ("青葉", ["012345"]),
         ("あおば", ["012345"]),  # hiragana finds the katakana reading

@@ -106,7 +106,7 @@ def test_no_form_is_printed_without_a_return_number(client, world, campaign):
     text = response.content.decode()
     assert "大阪営業所のFAX番号も事務局のFAX番号も登録されていない" in text
     assert not AuditEvent.objects.filter(action="notice.bundle.printed").exists()
-    preview = client.get(reverse("notices:preview", args=[notice.pk]), {"member": member.number, "as": "pdf"})
+    preview = client.get(reverse("notices:preview", args=[notice.pk]), {"number": member.number, "as": "pdf"})
     assert preview.status_code == 302
 
 

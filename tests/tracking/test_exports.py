@@ -1,5 +1,7 @@
 import csv
 import io
+import shutil
+import subprocess
 
 import pytest
 from openpyxl import load_workbook
@@ -7,6 +9,7 @@ from openpyxl import load_workbook
 from efnet.models import AuditEvent
 from tests.conftest import login
 from tests.factories import MemberFactory
+from tracking.exports import csv_cell
 from tracking.services import accounts_enroll
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +19,9 @@ pytestmark = pytest.mark.django_db
 def tricky(world, campaign):
     m = MemberFactory(office=world.office_a, name='=HYPERLINK("http://evil.example/","押してください")')
     accounts_enroll(member=m)
-    plus = MemberFactory(office=world.office_a, name="+81 商会", name_kana="@カブシキガイシャ")
+    plus = MemberFactory(
+        office=world.office_a, name="+81 商会", name_kana="@カブシキガイシャ", phone="+81-6-6942-4028", fax="-"
+    )
     accounts_enroll(member=plus)
     # 𠮷 (U+20BB7) and an emoji are not in CP932.
     odd = MemberFactory(office=world.office_a, name="𠮷野家商店🍣")
@@ -79,7 +84,8 @@ def test_xlsx_opens_and_formula_is_text(client, world, tricky):
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[0][0] == "会員番号"
     cells = {row[1]: ws.cell(row=i + 1, column=2) for i, row in enumerate(values)}
-    hyper = cells['\'=HYPERLINK("http://evil.example/","押してください")']
+    # A text cell is never evaluated, so it needs no apostrophe: the value is exactly what is stored.
+    hyper = cells['=HYPERLINK("http://evil.example/","押してください")']
     assert hyper.data_type == "s"
     assert all(ws.cell(row=r, column=c).data_type != "f" for r in range(1, ws.max_row + 1) for c in range(1, 9))
     numbers = {row[0] for row in values[1:]}
@@ -140,3 +146,72 @@ def test_call_list_carries_the_screen_columns_and_empty_call_result_columns(clie
     assert "9日" in screen  # the same waiting time the screen shows
     workbook = load_workbook(io.BytesIO(_get(client, "xlsx", status="未完了").content))
     assert [c.value for c in next(workbook.active.iter_rows(max_row=1))] == header
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+2", "'=1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tX", "'\tX"),
+        ("\rX", "'\rX"),
+        ("+81 商会", "'+81 商会"),  # letters after a sign: not a number, maybe a name a formula would look up
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),  # DDE
+        ('+HYPERLINK("http://evil.example/")', '\'+HYPERLINK("http://evil.example/")'),
+        ("+1+2", "'+1+2"),
+        ("+81-6-6942-4028", "+81-6-6942-4028"),  # a phone number is data
+        ("+81 (6) 6942 4028", "+81 (6) 6942 4028"),
+        ("-", "-"),
+        ("-12.5", "-12.5"),
+        ("06-6942-4028", "06-6942-4028"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_csv_guards_formulas_and_leaves_phone_numbers_alone(value, cell):
+    assert csv_cell(value) == cell
+
+
+def test_xlsx_cells_hold_the_stored_values_as_text(client, world, tricky):
+    login(client, world.clerk_a)
+    ws = load_workbook(io.BytesIO(_get(client, "xlsx").content)).active
+    row = next(r for r in ws.iter_rows(min_row=2) if r[1].value == "+81 商会")
+    assert [c.value for c in row[2:5]] == ["@カブシキガイシャ", "+81-6-6942-4028", "-"]
+    assert all(c.data_type == "s" for c in row if c.value is not None)  # the call-result columns are empty
+
+
+def _as_a_spreadsheet_shows(*paths, tmp_path, infilter=None) -> dict[str, list[list[str]]]:
+    """What LibreOffice Calc shows for each file, by file name: opened (a CSV with formulas evaluated, as Excel
+    does) and saved as CSV of the displayed values."""
+    out = tmp_path / "out"
+    command = ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless"]
+    if infilter:
+        command.append(f"--infilter={infilter}")
+    command += ["--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1", "--outdir", str(out)]
+    subprocess.run([*command, *map(str, paths)], check=True, capture_output=True, timeout=180)
+    return {p.name: list(csv.reader(io.StringIO((out / (p.stem + ".csv")).read_text("utf-8")))) for p in paths}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (libreoffice-calc-nogui) is not installed")
+def test_libreoffice_shows_data_as_data_and_runs_no_formula(client, world, tricky, tmp_path):
+    login(client, world.head)
+    xlsx = tmp_path / "calllist.xlsx"
+    xlsx.write_bytes(_get(client, "xlsx").content)
+    utf8 = tmp_path / "calllist-utf8.csv"
+    utf8.write_bytes(_get(client, "csv-utf8").content)
+    control = tmp_path / "control.csv"  # proves the import below does evaluate an unguarded formula
+    control.write_text("=1+2,+81-6-6942-4028\r\n", "utf-8")
+
+    shown = {row[1]: row for row in _as_a_spreadsheet_shows(xlsx, tmp_path=tmp_path)["calllist.xlsx"]}
+    hyper = '=HYPERLINK("http://evil.example/","押してください")'
+    assert hyper in shown  # as text, exactly as stored: the link was not made
+    assert shown["+81 商会"][2:5] == ["@カブシキガイシャ", "+81-6-6942-4028", "-"]
+    assert world.member_a.number in {row[0] for row in shown.values()}  # leading zeros kept
+
+    # "Evaluate formulas" on, as Excel opens a CSV: the guarded cells are shown as text, the phone as typed.
+    csv_filter = "CSV:44,34,76,1,,0,false,true,false,false,false,-1,true"
+    files = _as_a_spreadsheet_shows(utf8, control, tmp_path=tmp_path, infilter=csv_filter)
+    assert files["control.csv"] == [["3", "+81-6-6942-4028"]]
+    shown = {row[1]: row for row in files["calllist-utf8.csv"]}
+    assert "'" + hyper in shown and "押してください" not in shown
+    assert shown["'+81 商会"][2:5] == ["'@カブシキガイシャ", "+81-6-6942-4028", "-"]
