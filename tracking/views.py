@@ -409,7 +409,8 @@ def member_accounts_done(request, pk):
     rows = list(
         AccountStatus.objects.filter(pk__in=versions, member=member)
         .select_related("member", "address", "recorded_by")
-        .order_by("address__slot")
+        # The main account (no address) first, as on the page: PostgreSQL sorts NULL last unless told.
+        .order_by(F("address__slot").asc(nulls_first=True))
     )
     if len(rows) != len(versions):
         # Not this member's accounts (the page was tampered with): refuse all rather than guess.
