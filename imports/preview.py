@@ -342,31 +342,8 @@ class PreviewBuilder:
                 values=fields,
                 password=password,
             )
-        changes, changed = [], {}
-        for key, value in fields.items():
-            old = jsonable(current["office_id"] if key == "office" else current[key])
-            if value != (old or ""):
-                changed[key] = value
-                changes.append([self.labels[key], self._display(key, old), self._display(key, value)])
-        changed_password = ""
-        if password and password != stored_password(
-            Member, "biglobe_password", current["uuid"], current["biglobe_password"]
-        ):
-            changed_password = password
-            changes.append([self.labels[PASSWORD_KEY], "", "変更あり"])
-        if not changes:
-            return None
-        return ImportRow(
-            batch=self.batch,
-            row_number=n,
-            kind="member",
-            action=ImportRow.Action.UPDATE,
-            member_number=number,
-            target_id=current["id"],
-            values=changed,
-            before=snapshot(current),
-            changes=changes,
-            password=changed_password,
+        return self._update_row(
+            n, "member", fields, password, current, Member, "biglobe_password", member_number=number
         )
 
     # --- statuses -------------------------------------------------------------------------------------
@@ -522,16 +499,31 @@ class PreviewBuilder:
                 values=fields,
                 password=password,
             )
+        return self._update_row(
+            n,
+            "address",
+            fields,
+            password,
+            current,
+            AdditionalMailAddress,
+            "password",
+            member_number=read["number"],
+            address=read["extra_address"],
+        )
+
+    def _update_row(
+        self, n: int, kind: str, fields: dict, password: str, current: dict, model, secret: str, **where
+    ) -> ImportRow | None:
+        """The UPDATE row of an existing member or address: the fields that differ (old → new, for the
+        preview) and the password only as 「変更あり」; None when nothing differs."""
         changes, changed = [], {}
         for key, value in fields.items():
-            old = jsonable(current[key])
+            old = jsonable(current["office_id"] if key == "office" else current[key])
             if value != (old or ""):
                 changed[key] = value
                 changes.append([self.labels[key], self._display(key, old), self._display(key, value)])
         changed_password = ""
-        if password and password != stored_password(
-            AdditionalMailAddress, "password", current["uuid"], current["password"]
-        ):
+        if password and password != stored_password(model, secret, current["uuid"], current[secret]):
             changed_password = password
             changes.append([self.labels[PASSWORD_KEY], "", "変更あり"])
         if not changes:
@@ -539,15 +531,14 @@ class PreviewBuilder:
         return ImportRow(
             batch=self.batch,
             row_number=n,
-            kind="address",
+            kind=kind,
             action=ImportRow.Action.UPDATE,
-            member_number=read["number"],
-            address=read["extra_address"],
             target_id=current["id"],
             values=changed,
             before=snapshot(current),
             changes=changes,
             password=changed_password,
+            **where,
         )
 
 
