@@ -23,8 +23,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from efnet import crypto
+from efnet.bulk import any_of, bulk_insert, bulk_set
 from efnet.fields import Sealed
-from imports.bulk import any_of, bulk_insert, bulk_set
 from imports.models import ImportBatch, ImportRow
 from imports.preview import MEMBER_SNAPSHOT, chunk_size, jsonable
 from mailaddresses.models import AdditionalMailAddress

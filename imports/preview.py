@@ -19,9 +19,9 @@ from django.core.validators import EmailValidator
 from django.utils import timezone
 
 from efnet import crypto, normalize
+from efnet.bulk import any_of, bulk_insert
 from efnet.pdf import UnprintableCharacterError, check_printable
 from imports import parsing, storage
-from imports.bulk import any_of, bulk_insert
 from imports.columns import ADDRESS_KEYS, BY_KEY, MEMBER_KEYS, PASSWORD_KEY, STATUS_KEYS, header_key
 from imports.models import ImportBatch, ImportRow
 from mailaddresses.models import AdditionalMailAddress

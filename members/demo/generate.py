@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from efnet.bulk import bulk_insert
 from efnet.models import Role, User
 from efnet.passwords import CLASSES, validate_biglobe_password
 from mailaddresses.models import AdditionalMailAddress
@@ -169,31 +170,11 @@ def seed(*, members: int, seed: int, stdout=None) -> dict:
 
 
 def _insert(model, objs: list) -> bool:
-    """``bulk_create``, or on PostgreSQL ``COPY`` (several times faster for 100,000 members: no INSERT text
-    to build and parse). For COPY the primary keys are drawn from the table's sequence first, so the objects
-    get them as bulk_create would give them, and each value goes through its field's ``pre_save`` and
-    ``get_db_prep_save`` as in a save (the encrypted fields encrypt there). Returns True if it copied."""
-    if connection.vendor != "postgresql" or not objs:
-        model.objects.bulk_create(objs)
-        return False
-    meta = model._meta
-    fields = list(meta.concrete_fields)
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-        columns = ", ".join(quote(f.column) for f in fields)
-        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    return True
+    """``bulk_create``, or on PostgreSQL ``COPY`` with keys from the table's sequence and every value through
+    its field's ``pre_save`` (the encrypted fields encrypt there): ``efnet.bulk.bulk_insert``, which imports
+    use too. Returns True if it copied (COPY goes around AccountStatus' queryset, which keeps progress)."""
+    bulk_insert(model, objs)
+    return bool(objs) and connection.vendor == "postgresql"
 
 
 def _first_notice(campaign) -> Notice | None:

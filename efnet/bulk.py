@@ -1,4 +1,7 @@
-"""Updating many rows with different values in one statement per few hundred rows.
+"""Writing many rows at the office's size (imports, the 100,000-member demo): ``bulk_insert`` (COPY on
+PostgreSQL), ``bulk_set`` (many rows, different values), ``any_of`` (a long id list as one array parameter).
+
+Updating many rows with different values in one statement per few hundred rows:
 
 Django's ``bulk_update`` writes ``SET col = CASE WHEN id=1 THEN … WHEN id=2 THEN … END`` for every column; the
 database walks that CASE for every row it updates, so a chunk of n rows costs n² comparisons per column (it
