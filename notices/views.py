@@ -228,7 +228,7 @@ def test_send(request, pk):
     if not request.user.email:
         messages.error(request, "テスト送信先（あなたのメールアドレス）が登録されていません。")
         return redirect("notices:preview", pk=pk)
-    _form, member = _preview_member(request, notice)
+    _form, member, _refusal = _preview_member(request, notice)
     if member is None:
         messages.error(request, "見本にする会員がいません。")
         return redirect("notices:preview", pk=pk)
