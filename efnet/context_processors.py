@@ -17,9 +17,19 @@ def staff(request):
         return {}
     return {
         "is_admin": user.is_admin,
+        # Notices whose authors asked for approval, that this admin may approve (never their own): the menu badge.
+        "notices_awaiting_approval": _awaiting_approval(user),
         "is_head_office": user.is_head_office,
         "can_reveal": can_reveal(user),
         "can_edit_members": can_edit_members(user),
         # efnet.admin_site lets in active, verified admins with is_staff: the menu offers it to them only.
         "can_use_admin": user.is_staff and user.is_admin,
     }
+
+
+def _awaiting_approval(user) -> int:
+    if not user.is_admin:
+        return 0
+    from notices.selectors import awaiting_approval_count
+
+    return awaiting_approval_count(user)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from efnet.text import render_text
 from members.models import Member
@@ -85,3 +86,20 @@ def build_message(
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def approval_request_messages(*, notice: Notice, recipients) -> list[EmailMessage]:
+    """One plain-text message per admin who may approve ``notice``, with its link (staff mail: no HTML part)."""
+    context = {
+        "notice": notice,
+        "url": settings.NOTICES_BASE_URL.rstrip("/") + reverse("notices:detail", args=[notice.pk]),
+    }
+    subject = " ".join(render_text("emails/approval-request-subject.txt", context).split())  # one header line
+    body = render_text("emails/approval-request-body-text.txt", context)
+    connection = get_connection()
+    return [
+        EmailMessage(
+            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email], connection=connection
+        )
+        for user in recipients
+    ]

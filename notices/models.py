@@ -101,6 +101,10 @@ class Notice(models.Model):
         related_name="+",
     )
     approved_at = models.DateTimeField(_("承認日時"), null=True, blank=True)
+    # The author asked the other admins to approve: the menu badge counts such drafts, and the other admins
+    # get one email (the worker claims ``approval_mail_sent_at`` before sending, so a retried task sends none).
+    approval_requested_at = models.DateTimeField(_("承認依頼日時"), null=True, blank=True)
+    approval_mail_sent_at = models.DateTimeField(null=True, blank=True)
     send_started_at = models.DateTimeField(_("送信開始"), null=True, blank=True)
     # The last error a worker met while sending this notice outside any one delivery's SMTP conversation
     # (the database, the queue, a bug): shown on the notice page, so a stalled send does not look idle.
@@ -136,6 +140,8 @@ class Notice(models.Model):
 
     def state_text(self, *, failed: int = 0, unknown: int = 0) -> str:
         """The state as staff read it: a sent notice with failed or 不明 deliveries says how many."""
+        if self.is_awaiting_approval:
+            return "承認待ち"
         label = str(self.get_state_display())
         problems = [f"{name} {n}件" for name, n in (("失敗", failed), ("不明", unknown)) if n]
         if problems and self.state in (self.State.SENT, self.State.SENDING, self.State.PAUSED):
@@ -143,6 +149,10 @@ class Notice(models.Model):
         if self.state == self.State.SENDING and self.smtp_waiting_since:
             label += "・メールサーバー待ち"
         return label
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.state == self.State.DRAFT and self.approval_requested_at is not None
 
     @property
     def is_editable(self) -> bool:

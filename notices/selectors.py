@@ -214,3 +214,14 @@ def problem_reasons(notice: Notice) -> list[tuple[str, int]]:
     """(reason, count) of the notice's failed and 不明 deliveries, most frequent first."""
     counted = Counter(row["reason"] for row in problem_deliveries(notice))
     return sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+
+
+def awaiting_approval_count(user) -> int:
+    """Drafts whose authors asked for approval and that ``user`` may approve (not their own): the menu badge."""
+    if not user.is_admin:
+        return 0
+    return (
+        Notice.objects.filter(state=Notice.State.DRAFT, approval_requested_at__isnull=False)
+        .exclude(author_id=user.pk)
+        .count()
+    )

@@ -85,10 +85,67 @@ def notice_update(*, notice: Notice, actor, **fields) -> Notice:
         notice.state = Notice.State.DRAFT
         notice.approved_by = None
         notice.approved_at = None
+        # The approval covered the old text: the author asks again, and the other admins hear of it again.
+        notice.approval_requested_at = None
+        notice.approval_mail_sent_at = None
         notice.deliveries.filter(status=Delivery.Status.QUEUED).delete()
     notice.save()
     audit.record("notice.updated", actor=actor, target=notice, details={"approval_withdrawn": was_approved})
     return notice
+
+
+@transaction.atomic
+def notice_request_approval(*, notice: Notice, actor) -> bool:
+    """The author asks the other admins to approve a draft: it shows in their menu badge, and they get one
+    email with its link (queued after commit). A second request (a double click) changes nothing and returns
+    False."""
+    if notice.author_id != actor.pk:
+        raise PermissionDenied("承認の依頼は作成者がします。")
+    requested = Notice.objects.filter(pk=notice.pk, state=Notice.State.DRAFT, approval_requested_at=None).update(
+        approval_requested_at=timezone.now()
+    )
+    if requested:
+        audit.record("notice.approval_requested", actor=actor, target=notice)
+        from notices.tasks import mail_approval_request
+
+        transaction.on_commit(lambda: mail_approval_request.delay(notice.pk))
+    return bool(requested)
+
+
+def approval_request_mail(*, notice_id: int) -> int:
+    """Email the admins other than the author that ``notice_id`` waits for their approval. Once: the row is
+    claimed by a conditional UPDATE before sending, so a task run twice (a redelivered message) sends nothing
+    the second time. Returns the number of messages sent."""
+    from notices.emails import approval_request_messages
+
+    claimed = Notice.objects.filter(
+        pk=notice_id, state=Notice.State.DRAFT, approval_requested_at__isnull=False, approval_mail_sent_at=None
+    ).update(approval_mail_sent_at=timezone.now())
+    if not claimed:
+        return 0
+    notice = Notice.objects.select_related("author").get(pk=notice_id)
+    messages = approval_request_messages(notice=notice, recipients=approvers_for(notice))
+    if messages:
+        messages[0].connection.send_messages(messages)
+    audit.record("notice.approval_request.mailed", target=notice, details={"recipients": len(messages)})
+    return len(messages)
+
+
+def approvers_for(notice: Notice):
+    """Active admins who may approve ``notice`` (everyone but its author) and have an address to write to."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from efnet.models import Role
+
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name=Role.ADMIN) | Q(is_superuser=True), is_active=True)
+        .exclude(pk=notice.author_id)
+        .exclude(email="")
+        .distinct()
+        .order_by("username")
+    )
 
 
 @transaction.atomic

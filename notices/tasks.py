@@ -20,3 +20,10 @@ def send_batch(delivery_ids: list[int]) -> dict:
 def redispatch() -> int:
     """Periodic: reap deliveries stuck in ``sending`` and refill the queue from the database."""
     return outbox.redispatch_all()
+
+
+@shared_task(name="notices.mail_approval_request")
+def mail_approval_request(notice_id: int) -> int:
+    from notices.services import approval_request_mail
+
+    return approval_request_mail(notice_id=notice_id)

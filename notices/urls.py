@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/progress/", views.progress, name="progress"),
     path("<int:pk>/preview/", views.preview, name="preview"),
     path("<int:pk>/test-send/", views.test_send, name="test_send"),
+    path("<int:pk>/request-approval/", views.request_approval, name="request_approval"),
     path("<int:pk>/approve/", views.approve, name="approve"),
     path("<int:pk>/send/", views.send, name="send"),
     path("<int:pk>/pause/", views.pause, name="pause"),

@@ -53,6 +53,7 @@ def create(request):
             form.add_error(None, exc)
         else:
             messages.success(request, "案内の下書きを作成しました。")
+            _request_approval_if_asked(request, notice)
             return redirect("notices:detail", pk=notice.pk)
     return render(request, "notices/form.html", {"form": form, "creating": True})
 
@@ -92,10 +93,19 @@ def edit(request, pk):
                 messages.warning(request, "承認済みの案内を編集したため、下書きに戻りました。もう一度承認が必要です。")
             else:
                 messages.success(request, "保存しました。")
+            _request_approval_if_asked(request, notice)
             return redirect("notices:detail", pk=pk)
     # The form must not overwrite the instance shown beside it when invalid.
     notice.refresh_from_db()
     return render(request, "notices/form.html", {"form": form, "notice": notice})
+
+
+def _request_approval_if_asked(request, notice: Notice) -> None:
+    """「保存して承認を依頼」: the save and the request in one click."""
+    if request.POST.get("request_approval") == "1" and services.notice_request_approval(
+        notice=notice, actor=request.user
+    ):
+        messages.success(request, "他の管理者に承認を依頼しました。")
 
 
 @require_admin
@@ -124,6 +134,10 @@ def detail(request, pk):
             "summary": summary,
             "channel_counts": channel_counts,
             "can_approve": notice.state == Notice.State.DRAFT and notice.author_id != request.user.pk,
+            "can_request_approval": notice.state == Notice.State.DRAFT
+            and notice.author_id == request.user.pk
+            and notice.approval_requested_at is None,
+            "print_waiting": _queued_by_channel(notice)[Channel.PRINT] if notice.state in MARKABLE_STATES else 0,
             **_progress_context(notice),
         },
     )
@@ -254,23 +268,117 @@ def _action(request, pk, service, done_text, none_text=""):
             )
         messages.error(request, _error_text(exc))
     else:
-        if result is False and none_text:
+        if not result and none_text:  # False, or 0 rows: nothing was left to do
             messages.info(request, none_text)
         else:
             messages.success(request, done_text.format(result=result))
     return redirect("notices:detail", pk=pk)
 
 
+def _confirmed(request) -> bool:
+    """The second step of an action that cannot be undone: the confirmation page's form says so."""
+    return request.POST.get("confirmed") == "1"
+
+
+def _version(notice: Notice) -> str:
+    return notice.updated_at.isoformat()
+
+
+def _ask(request, notice: Notice, *, url_name: str, question: str, facts: list, button: str, note: str = ""):
+    """The confirmation page: what the action will do, with the counts, and one button that does it."""
+    context = {
+        "notice": notice,
+        "action_url": reverse(url_name, args=[notice.pk]),
+        "question": question,
+        "facts": facts,
+        "button": button,
+        "note": note,
+        "version": _version(notice),
+    }
+    return render(request, "notices/confirm.html", context)
+
+
+def _changed_since_confirmation(request, notice: Notice) -> bool:
+    """The admin confirmed what they saw; if the notice was edited since, they confirm again."""
+    if request.POST.get("version") == _version(notice):
+        return False
+    messages.error(request, "確認の後に案内が変更されました。内容を確認してから、もう一度操作してください。")
+    return True
+
+
+@require_admin
+@require_POST
+def request_approval(request, pk):
+    return _action(
+        request,
+        pk,
+        services.notice_request_approval,
+        "他の管理者に承認を依頼しました。",
+        "この案内はすでに承認を依頼しています。",
+    )
+
+
 @require_admin
 @require_POST
 def approve(request, pk):
+    notice = get_object_or_404(Notice, pk=pk)
+    if not _confirmed(request):
+        if notice.state != Notice.State.DRAFT or notice.author_id == request.user.pk:
+            # Nothing to confirm: the service refuses (and a refused author is audited like every refusal).
+            return _action(request, pk, services.notice_approve, "")
+        summary = selectors.audience_summary(notice, sample_size=0)
+        return _ask(
+            request,
+            notice,
+            url_name="notices:approve",
+            question="この案内を承認します。承認すると、次の送付先が確定します。",
+            facts=[
+                ("送付先", f"{summary['total']:,} 名"),
+                ("メール", f"{summary['email']:,} 名"),
+                ("FAX・印刷", f"{summary['print']:,} 名"),
+            ],
+            button="承認する",
+            note="人数は今の状況です。承認の瞬間の対象で確定します。",
+        )
+    if _changed_since_confirmation(request, notice):
+        return redirect("notices:detail", pk=pk)
     return _action(request, pk, services.notice_approve, "承認しました。送付先 {result} 件を確定しました。")
 
 
 @require_admin
 @require_POST
 def send(request, pk):
+    notice = get_object_or_404(Notice, pk=pk)
+    if not _confirmed(request):
+        if notice.state != Notice.State.APPROVED:
+            messages.info(request, "承認済みの案内だけ送信を開始できます。")
+            return redirect("notices:detail", pk=pk)
+        queued = _queued_by_channel(notice)
+        return _ask(
+            request,
+            notice,
+            url_name="notices:send",
+            question=f"{notice.edition_label}の送信を開始します。送信したメールは取り消せません。",
+            facts=[
+                ("メールで送信", f"{queued[Channel.EMAIL]:,} 件"),
+                ("FAX・印刷（PDFを作成して送付）", f"{queued[Channel.PRINT]:,} 件"),
+            ],
+            button="送信を開始",
+            note="FAX・印刷分は、送付したあと「FAX・印刷分を送付済みにする」で記録します。",
+        )
+    if _changed_since_confirmation(request, notice):
+        return redirect("notices:detail", pk=pk)
     return _action(request, pk, services.notice_send, "送信を開始しました。", "この案内はすでに送信を開始しています。")
+
+
+def _queued_by_channel(notice: Notice) -> dict:
+    counts = dict(
+        notice.deliveries.filter(status=Delivery.Status.QUEUED)
+        .values_list("channel")
+        .annotate(n=Count("id"))
+        .values_list("channel", "n")
+    )
+    return {c: counts.get(c, 0) for c in (Channel.EMAIL, Channel.PRINT)}
 
 
 @require_admin
@@ -294,7 +402,31 @@ def cancel(request, pk):
 @require_admin
 @require_POST
 def mark_printed(request, pk):
-    return _action(request, pk, services.notice_mark_printed, "FAX・印刷分 {result} 件を送付済みにしました。")
+    notice = get_object_or_404(Notice, pk=pk)
+    if not _confirmed(request):
+        waiting = _queued_by_channel(notice)[Channel.PRINT]
+        if not waiting or notice.state not in MARKABLE_STATES:
+            messages.info(request, "送付済みにするFAX・印刷分はありません。")
+            return redirect("notices:detail", pk=pk)
+        return _ask(
+            request,
+            notice,
+            url_name="notices:mark_printed",
+            question="FAX・印刷分を送付済みとして記録します。記録は取り消せません。",
+            facts=[("送付済みにする会員", f"{waiting:,} 名")],
+            button="送付済みにする",
+            note="FAXサーバーで送信したか、郵送したあとに記録してください。会員の状況は「案内済」になります。",
+        )
+    return _action(
+        request,
+        pk,
+        services.notice_mark_printed,
+        "FAX・印刷分 {result} 件を送付済みにしました。",
+        "送付済みにするFAX・印刷分はありません。",
+    )
+
+
+MARKABLE_STATES = (Notice.State.SENDING, Notice.State.PAUSED, Notice.State.SENT)
 
 
 @require_admin

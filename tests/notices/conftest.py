@@ -145,6 +145,16 @@ def make_notice(*, campaign, author, **fields) -> Notice:
     return services.notice_create(actor=author, **data)
 
 
+def post_confirmed(client, url_name: str, notice: Notice):
+    """The second step of 承認する / 送信を開始 / 送付済みにする: the confirmation page's form, as it posts."""
+    from django.urls import reverse
+
+    notice.refresh_from_db()
+    return client.post(
+        reverse(url_name, args=[notice.pk]), {"confirmed": "1", "version": notice.updated_at.isoformat()}
+    )
+
+
 def approved_notice(world, campaign, **fields) -> Notice:
     notice = make_notice(campaign=campaign, author=world.admin, **fields)
     services.notice_approve(notice=notice, actor=world.admin2)

@@ -9,7 +9,7 @@ from notices import selectors, services
 from notices.models import Delivery, Notice
 from tests.conftest import login
 from tests.factories import MemberFactory
-from tests.notices.conftest import approved_notice, complete, enroll, make_notice
+from tests.notices.conftest import approved_notice, complete, enroll, make_notice, post_confirmed
 
 
 def test_the_author_cannot_approve_their_own_notice(world, campaign):
@@ -103,11 +103,11 @@ def test_approve_by_second_admin_through_the_page(client, world, campaign):
     enroll(world.member_a)
     notice = make_notice(campaign=campaign, author=world.admin)
     login(client, world.admin)
-    client.post(reverse("notices:approve", args=[notice.pk]))
+    post_confirmed(client, "notices:approve", notice)
     notice.refresh_from_db()
     assert notice.state == Notice.State.DRAFT  # the author's click is refused
     login(client, world.admin2)
-    client.post(reverse("notices:approve", args=[notice.pk]))
+    post_confirmed(client, "notices:approve", notice)
     notice.refresh_from_db()
     assert notice.state == Notice.State.APPROVED
 
@@ -119,6 +119,6 @@ def test_office_clerks_and_head_office_cannot_see_or_send_notices(client, world,
     login(client, world.persona(persona))
     assert client.get(reverse("notices:list")).status_code == 403
     assert client.get(reverse("notices:detail", args=[notice.pk])).status_code == 403
-    assert client.post(reverse("notices:send", args=[notice.pk])).status_code == 403
+    assert post_confirmed(client, "notices:send", notice).status_code == 403
     notice.refresh_from_db()
     assert notice.state == Notice.State.APPROVED

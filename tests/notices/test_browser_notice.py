@@ -13,7 +13,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_admin_writes_from_the_template_second_admin_approves_and_it_is_sent(world, campaign, browser_page):
     page = browser_page
-    page.on("dialog", lambda dialog: dialog.accept())  # the "start sending?" confirmation
     enroll(world.member_a, world.member_b)
 
     browser_login(page, world.admin, next_url="/notices/")
@@ -29,6 +28,8 @@ def test_admin_writes_from_the_template_second_admin_approves_and_it_is_sent(wor
     page.get_by_role("button", name="ログアウト").click()
     browser_login(page, world.admin2, next_url=f"/notices/{notice.pk}/")
     page.get_by_role("button", name="承認する").click()
+    page.get_by_role("button", name="承認する").click()  # on the confirmation page, which shows the counts
+    page.get_by_role("button", name="送信を開始").click()
     page.get_by_role("button", name="送信を開始").click()
     page.locator("[data-testid=progress-percent]", has_text="100%").wait_for()
 

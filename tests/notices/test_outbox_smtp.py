@@ -130,8 +130,10 @@ def test_a_double_clicked_send_and_a_second_dispatch_send_once(
     notice = approved_notice(world, campaign)
     login(client, world.admin)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("notices:send", args=[notice.pk]))
-        client.post(reverse("notices:send", args=[notice.pk]))
+        # Both clicks carry the same confirmation form (the page did not change between them).
+        data = {"confirmed": "1", "version": notice.updated_at.isoformat()}
+        client.post(reverse("notices:send", args=[notice.pk]), data)
+        client.post(reverse("notices:send", args=[notice.pk]), data)
     # The notice enqueued again (e.g. the periodic run) and a batch task delivered twice.
     Notice.objects.filter(pk=notice.pk).update(state=Notice.State.SENDING)
     outbox.dispatch(notice.pk)

@@ -11,7 +11,7 @@ from notices import services
 from notices.models import Delivery
 from tests.conftest import login
 from tests.factories import AddressFactory, MemberFactory
-from tests.notices.conftest import approved_notice, complete, enroll
+from tests.notices.conftest import approved_notice, complete, enroll, post_confirmed
 
 
 def _text(pdf: bytes) -> str:
@@ -49,8 +49,8 @@ def test_marking_the_bundle_sent_records_the_print_deliveries(
     notice = approved_notice(world, campaign, audience_office=world.office_a, audience_channel="fax")
     login(client, world.admin)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("notices:send", args=[notice.pk]))
-        client.post(reverse("notices:mark_printed", args=[notice.pk]))
+        post_confirmed(client, "notices:send", notice)
+        post_confirmed(client, "notices:mark_printed", notice)
     delivery = notice.deliveries.get()
     assert delivery.status == Delivery.Status.SENT and delivery.channel == "print"
     assert delivery.tracking_done

@@ -47,6 +47,7 @@ SPECS = [
     UrlSpec("notices:progress", "admin", notice, scoped=False),
     UrlSpec("notices:preview", "admin", notice, scoped=False, id_params=("member",)),
     UrlSpec("notices:test_send", "admin", notice, method="POST", scoped=False),
+    UrlSpec("notices:request_approval", "admin", notice, method="POST", scoped=False),
     UrlSpec("notices:approve", "admin", notice, method="POST", scoped=False),
     UrlSpec("notices:send", "admin", notice, method="POST", scoped=False),
     UrlSpec("notices:pause", "admin", notice, method="POST", scoped=False),
