@@ -9,6 +9,7 @@ runs in another thread and must see committed rows).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -50,9 +51,25 @@ def browser_page(_chromium, live_server, request):
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        # What the browser was showing when the test failed: shown in the report's captured output.
+        # What the browser was showing when the test failed: shown in the report's captured output, and kept as
+        # a screenshot under test-artifacts/ (gitignored; CI keeps the folder as the run's artifact).
         print(f"\n--- browser at failure: {page.url}\n{page.locator('body').inner_text(timeout=2_000)[:3000]}")
+        print(f"--- screenshot: {_failure_screenshot(page, request.node.nodeid)}")
     context.close()
+
+
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+
+
+def _failure_screenshot(page, nodeid: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:150]
+    path = os.path.join(ARTIFACTS, f"{name}.png")
+    try:
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        page.screenshot(path=path, full_page=True, timeout=10_000)
+    except Exception as exc:  # the page may be gone; the text above still says what it showed
+        return f"(none: {exc})"
+    return path
 
 
 def current_totp(user) -> str:
