@@ -6,7 +6,8 @@ from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.contrib.auth import authenticate, get_user_model, login, logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -191,3 +192,49 @@ def reauth_locked_message(cooloff_minutes: int) -> str:
         "パスワードの再入力を続けて間違えたため、ログアウトしました。"
         f"このユーザー名でのログインを{cooloff_minutes}分間停止しています。"
     )
+
+
+class StaffPasswordChangeForm(PasswordChangeForm):
+    """Django's password change (the project's AUTH_PASSWORD_VALIDATORS on the new one), with the old password
+    checked through ``authenticate`` as the re-auth step is: a wrong one counts toward the same username
+    lockout as the login page, so a signed-in session is no place to guess the password without limit."""
+
+    def __init__(self, request, *args, **kwargs):
+        self.request = request
+        super().__init__(request.user, *args, **kwargs)
+        self.fields["old_password"].label = "現在のパスワード"
+        self.fields["new_password1"].label = "新しいパスワード"
+        self.fields["new_password2"].label = "新しいパスワード（確認）"
+
+    def clean_old_password(self):
+        old = self.cleaned_data["old_password"]
+        self.request.efnet_reauth = True  # audited as auth.reauth_failed (efnet.signals), not a login failure
+        user = authenticate(self.request, username=self.user.get_username(), password=old)
+        if user is None or user.pk != self.user.pk:
+            raise forms.ValidationError("現在のパスワードが正しくありません。", code="password_incorrect")
+        return old
+
+
+@never_cache
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+def account_view(request):
+    """The staff member's own account: change the password (the session stays logged in), and the second
+    factor's status (an admin resets a lost one; enrolment is ``manage.py totp_enroll``)."""
+    from efnet.staff import second_factor_status, staff_password_change
+
+    form = StaffPasswordChangeForm(request, request.POST or None)
+    if request.method == "POST":
+        valid = form.is_valid()
+        if getattr(request, "axes_locked_out", False):
+            logout(request)
+            return lockout_response(request)
+        if valid:
+            staff_password_change(user=request.user, new_password=form.cleaned_data["new_password1"])
+            if settings.AXES_RESET_ON_SUCCESS:
+                AxesProxyHandler.reset_attempts(username=request.user.get_username())
+            update_session_auth_hash(request, request.user)  # other sessions end; this one stays
+            mark_authenticated_now(request)
+            messages.success(request, "パスワードを変更しました。")
+            return redirect("account")
+    context = {"form": form, "second_factor": second_factor_status(request.user)}
+    return render(request, "registration/account.html", context)

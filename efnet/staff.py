@@ -31,3 +31,12 @@ def staff_second_factor_reset(*, user, actor) -> int:
         details={"username": user.get_username(), "devices_removed": removed},
     )
     return removed
+
+
+@transaction.atomic
+def staff_password_change(*, user, new_password: str) -> None:
+    """A staff member sets their own login password (already checked against the validators and the old one).
+    Audited in the same transaction, without the password."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit.record("auth.password_changed", actor=user, target=user, office=user.office)

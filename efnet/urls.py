@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", auth_views.login_view, name="login"),
     path("login/verify/", auth_views.verify_view, name="login_verify"),
     path("logout/", auth_views.logout_view, name="logout"),
+    path("account/", auth_views.account_view, name="account"),
     path("audit/", views.audit_log, name="audit_log"),
     path("members/", include("members.urls")),
     path("tracking/", include("tracking.urls")),

@@ -17,6 +17,7 @@ SPECS = [
     UrlSpec("login", "public"),
     UrlSpec("login_verify", "public"),
     UrlSpec("logout", "staff", method="POST"),
+    UrlSpec("account", "staff"),
     UrlSpec("audit_log", "head", id_params=("office", "page")),
     UrlSpec("members:search", "staff", id_params=("office", "page")),
     UrlSpec("members:create", "editor"),
