@@ -99,7 +99,12 @@ def approval_request_messages(*, notice: Notice, recipients) -> list[EmailMessag
     connection = get_connection()
     return [
         EmailMessage(
-            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email], connection=connection
+            subject=subject,
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[user.email],
+            headers={"Message-ID": new_message_id()},  # our domain, as the notices' own messages
+            connection=connection,
         )
         for user in recipients
     ]

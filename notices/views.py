@@ -361,7 +361,7 @@ def send(request, pk):
             question=f"{notice.edition_label}の送信を開始します。送信したメールは取り消せません。",
             facts=[
                 ("メールで送信", f"{queued[Channel.EMAIL]:,} 件"),
-                ("FAX・印刷（PDFを作成して送付）", f"{queued[Channel.PRINT]:,} 件"),
+                ("FAX・印刷", f"{queued[Channel.PRINT]:,} 件（PDFを作成して送付）"),
             ],
             button="送信を開始",
             note="FAX・印刷分は、送付したあと「FAX・印刷分を送付済みにする」で記録します。",

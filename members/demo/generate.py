@@ -76,6 +76,9 @@ def ensure_demo_users(rng: random.Random) -> list[tuple[str, str]]:
                 "display_name": display,
                 "office": offices.get(office_code),
                 "is_staff": Role.ADMIN in roles,
+                # Admins have an address so the approval request (and 自分にテスト送信) show in the demo's mail
+                # output (the console); the domain is the demo's own, which reaches nobody.
+                "email": f"{username}@efnet-demo.example" if Role.ADMIN in roles else "",
             },
         )
         if made:

@@ -56,7 +56,7 @@ def test_send_without_the_confirmation_step_shows_the_counts_and_sends_nothing(
     assert response.status_code == 200 and not callbacks
     html = response.content.decode()
     assert "<dt>メールで送信</dt><dd>2 件</dd>" in html
-    assert "<dt>FAX・印刷（PDFを作成して送付）</dt><dd>1 件</dd>" in html
+    assert "<dt>FAX・印刷</dt><dd>1 件（PDFを作成して送付）</dd>" in html
     notice.refresh_from_db()
     assert notice.state == Notice.State.APPROVED and notice.send_started_at is None
 
