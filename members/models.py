@@ -155,7 +155,7 @@ class Member(models.Model):
 
 
 SEARCH_KEY_SOURCES = {"name", "name_kana", "biglobe_user_id", "email"}
-PROGRESS_SOURCES = {"office", "office_id", "is_active"}
+PROGRESS_SOURCES = {"office", "office_id", "is_active", "email"}
 
 
 def member_search_key(member, addresses) -> str:

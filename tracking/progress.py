@@ -91,9 +91,10 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
         "member__office_id",
         "member__is_active",
         "address__is_active",
+        "member__email",
     ):
         pk, campaign_id, member_id, status, notified_at, slot, copy_office, copy_counted = row[:8]
-        office_id, member_active, address_active = row[8:]
+        office_id, member_active, address_active, email = row[8:]
         counted = bool(member_active) and (slot is None or bool(address_active))
         # The row's copies of office and "counts" follow the member and address (they rarely differ).
         if copy_office != office_id:
@@ -104,7 +105,11 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
             continue
         a = acc.setdefault(
             (campaign_id, member_id),
-            {"office_id": office_id, "未案内": 0, "案内済": 0, "完了": 0, "対象外": 0, "last": None, "open": []},
+            {
+                "office_id": office_id,
+                "has_email": bool(email),
+                **{"未案内": 0, "案内済": 0, "完了": 0, "対象外": 0, "last": None, "open": []},
+            },
         )
         a[status] += 1
         if status in ("未案内", "案内済"):
@@ -122,6 +127,8 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
         MemberProgress.objects.filter(pk__in=stale).delete()
     if not acc:
         return
+    # A data migration's historical model may predate a column (tracking/0005 runs this before 0006).
+    has_email = any(f.name == "has_email" for f in MemberProgress._meta.get_fields())
     MemberProgress.objects.bulk_create(
         [
             MemberProgress(
@@ -137,6 +144,7 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
                 pending_labels=LABEL_SEPARATOR.join(
                     label(s) for s in sorted(a["open"], key=lambda s: (s is not None, s or 0))
                 ),
+                **({"has_email": a["has_email"]} if has_email else {}),
             )
             for (campaign_id, member_id), a in acc.items()
         ],
@@ -151,5 +159,79 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
             "n_excluded",
             "last_notice",
             "pending_labels",
+            *(["has_email"] if has_email else []),
         ],
     )
+
+
+# --- Counts ---------------------------------------------------------------------------------------------------
+
+COMPACT_ABOVE = 500  # difference rows in a campaign before a reader folds them
+
+
+def count_groups(queryset) -> tuple[list[dict], int]:
+    """Sums of ``ProgressCount`` rows (already narrowed) per office, state and mail address yes/no, and how
+    many rows were summed. Groups that sum to nothing are left out."""
+    from django.db.models import Count, Sum
+
+    grouped = (
+        queryset.order_by()
+        .values("office_id", "state", "has_email")
+        .annotate(
+            rows=Count("id"),
+            n_members=Sum("members"),
+            **{f"sum_{c}": Sum(c) for c in ("n_not_notified", "n_notified", "n_done", "n_excluded")},
+        )
+    )
+    out, rows = [], 0
+    for g in grouped:
+        rows += g["rows"]
+        if g["n_members"] or any(g[f"sum_{c}"] for c in ("n_not_notified", "n_notified", "n_done", "n_excluded")):
+            out.append(g)
+    return out, rows
+
+
+def compact_counts(campaign_id: int) -> None:
+    """Fold a campaign's ``ProgressCount`` difference rows into one row per group (same sums).
+
+    PostgreSQL: one statement deletes the rows its snapshot sees and inserts their sums, so rows that
+    concurrent transactions add meanwhile stay as they are, and a concurrent fold only sums what it
+    deleted itself. SQLite has one writer at a time: read, delete, insert in one transaction."""
+    from django.db import connection
+
+    from tracking import count_triggers
+    from tracking.models import ProgressCount
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(count_triggers.COMPACT, [campaign_id])
+            return
+        rows = ProgressCount.objects.filter(campaign_id=campaign_id)
+        groups, _ = count_groups(rows)
+        rows.delete()
+        ProgressCount.objects.bulk_create(
+            ProgressCount(
+                campaign_id=campaign_id,
+                office_id=g["office_id"],
+                state=g["state"],
+                has_email=g["has_email"],
+                members=g["n_members"],
+                **{c: g[f"sum_{c}"] for c in count_triggers.COUNTS},
+            )
+            for g in groups
+        )
+
+
+def counts(*, campaign_id: int, queryset=None) -> list[dict]:
+    """The campaign's progress counted per office, state and mail address yes/no (``queryset``: its
+    ``ProgressCount`` rows narrowed further, e.g. to the offices a user may see). Folds the campaign's rows
+    first when a reader finds many, so reading stays a few dozen rows whatever the size of the data."""
+    from tracking.models import ProgressCount
+
+    if queryset is None:
+        queryset = ProgressCount.objects.filter(campaign_id=campaign_id)
+    groups, rows = count_groups(queryset)
+    if rows > COMPACT_ABOVE:
+        compact_counts(campaign_id)
+    return groups
