@@ -25,8 +25,7 @@ def counted(campaign):
     """{(office, state, has mail): (members, accounts by status)} from the stored counts."""
     groups, _ = progress.count_groups(ProgressCount.objects.filter(campaign=campaign))
     return {
-        (g["office_id"], g["state"], g["has_email"]): (g["n_members"], *(g[f"sum_{c}"] for c in COUNTS))
-        for g in groups
+        (g["office_id"], g["state"], g["has_email"]): (g["n_members"], *(g[f"sum_{c}"] for c in COUNTS)) for g in groups
     }
 
 
