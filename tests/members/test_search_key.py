@@ -119,3 +119,18 @@ def test_postgresql_can_answer_a_search_from_its_indexes(world, shared, typed, i
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+def test_the_search_page_sorts_few_matches_by_number(client, world, shared):
+    """A search with few matches has them sorted (not read in number order through an index): the same
+    order, by number, and the page's count is the one the paginator already made."""
+    from tests.conftest import login
+
+    MemberFactory(number="100001", name="高橋物産", office=world.office_a)  # created last, numbered first
+    login(client, world.head)
+    page = client.get("/members/", {"q": "高橋"}).context["page"]
+    assert [m.number for m in page.object_list] == ["100001", "300001", "300002", "300007"]
+    assert page.paginator.count == 4
+    # A requested sort is kept as asked.
+    page = client.get("/members/", {"q": "高橋", "sort": "-number"}).context["page"]
+    assert [m.number for m in page.object_list] == ["300007", "300002", "300001", "100001"]
