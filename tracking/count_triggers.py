@@ -1,58 +1,94 @@
-"""The database triggers that keep ``ProgressCount`` (see its docstring) from ``MemberProgress``.
+"""The database triggers that keep the stored counts from the rows they count: ``ProgressCount`` from
+``MemberProgress`` (see its docstring) and ``CompletionCount`` (accounts completed per office and day) from
+``AccountStatus``.
 
 PostgreSQL: one statement-level trigger per operation, with transition tables: a statement that writes
-1,000 progress rows adds one difference row per (campaign, office, state, mail address yes/no) it changed.
-SQLite: row-level triggers (it has no transition tables), one difference row per progress row written.
-Either way only INSERTs into ``tracking_progresscount``: no shared row is updated, so nothing waits."""
+1,000 rows adds one difference row per group it changed. SQLite: row-level triggers (it has no transition
+tables), one difference row per row written. Either way only INSERTs into the count table: no shared row
+is updated, so nothing waits."""
 
-# ruff: noqa: S608 - the SQL here is built from this module's constants only; no input reaches it
+# ruff: noqa: S608 - the SQL here is built from this module's specs only; no input reaches it
 
-COLUMNS = "campaign_id, office_id, state, has_email"
-TARGET = f"INSERT INTO tracking_progresscount ({COLUMNS}, members, n_not_notified, n_notified, n_done, n_excluded)"
-COUNTS = ("n_not_notified", "n_notified", "n_done", "n_excluded")
+from dataclasses import dataclass
 
-# Every progress row there is, counted: the starting rows when the triggers are added to existing data.
-FILL = (
-    f"{TARGET} SELECT {COLUMNS}, COUNT(*), {', '.join(f'SUM({c})' for c in COUNTS)} "
-    f"FROM tracking_memberprogress GROUP BY {COLUMNS}"
+
+@dataclass(frozen=True)
+class Counted:
+    source: str  # the table counted
+    target: str  # the table of differences
+    keys: tuple[str, ...]  # the group, same column names in both tables
+    tally: str  # the target's column counting source rows
+    sums: tuple[str, ...] = ()  # source columns summed, same names in the target
+    where: str = ""  # which source rows count; "{t}" is the row's prefix (NEW. / OLD. on SQLite)
+
+    @property
+    def columns(self) -> str:
+        return ", ".join(self.keys)
+
+    @property
+    def insert(self) -> str:
+        return f"INSERT INTO {self.target} ({', '.join((*self.keys, self.tally, *self.sums))})"
+
+    def condition(self, prefix: str) -> str:
+        return self.where.format(t=prefix) if self.where else "TRUE"
+
+    @property
+    def fill(self) -> str:
+        """Every source row there is, counted: the starting rows when the triggers are added to data."""
+        sums = "".join(f", SUM({c})" for c in self.sums)
+        return (
+            f"{self.insert} SELECT {self.columns}, COUNT(*){sums} FROM {self.source} "
+            f"WHERE {self.condition('')} GROUP BY {self.columns}"
+        )
+
+    @property
+    def compact(self) -> str:
+        """Fold one campaign's rows (parameter: its id) into one per group: ``tracking.progress.compact``."""
+        values = (self.tally, *self.sums)
+        return (
+            f"WITH gone AS (DELETE FROM {self.target} WHERE campaign_id = %s "
+            f"RETURNING {', '.join((*self.keys, *values))}) "
+            f"{self.insert} SELECT {self.columns}, {', '.join(f'SUM({c})' for c in values)} FROM gone "
+            f"GROUP BY {self.columns} HAVING {' OR '.join(f'SUM({c}) <> 0' for c in values)}"
+        )
+
+    def pg_difference(self, sources: list[tuple[str, int]]) -> str:
+        union = " UNION ALL ".join(
+            f"SELECT {self.columns}, {sign} AS d{''.join(f', {sign} * {c} AS {c}' for c in self.sums)} "
+            f"FROM {table} WHERE {self.condition('')}"
+            for table, sign in sources
+        )
+        values = ("d", *self.sums)
+        return (
+            f"{self.insert} SELECT {self.columns}, {', '.join(f'SUM({c})' for c in values)} "
+            f"FROM ({union}) AS rows GROUP BY {self.columns} HAVING {' OR '.join(f'SUM({c}) <> 0' for c in values)}"
+        )
+
+    def sqlite_row(self, prefix: str, sign: int) -> str:
+        values = [f"{prefix}.{c}" for c in self.keys] + [str(sign)] + [f"{sign} * {prefix}.{c}" for c in self.sums]
+        return f"{self.insert} SELECT {', '.join(values)} WHERE {self.condition(prefix + '.')};"
+
+
+PROGRESS = Counted(
+    source="tracking_memberprogress",
+    target="tracking_progresscount",
+    keys=("campaign_id", "office_id", "state", "has_email"),
+    tally="members",
+    sums=("n_not_notified", "n_notified", "n_done", "n_excluded"),
 )
-
-_SUMS = ", ".join(f"SUM({c})" for c in ("members", *COUNTS))
-_NONZERO = " OR ".join(f"SUM({c}) <> 0" for c in ("members", *COUNTS))
-# Fold one campaign's rows (parameter: its id) into one per group: see ``tracking.progress.compact_counts``.
-COMPACT = (
-    "WITH gone AS (DELETE FROM tracking_progresscount WHERE campaign_id = %s "
-    f"RETURNING {COLUMNS}, members, {', '.join(COUNTS)}) "
-    f"{TARGET} SELECT {COLUMNS}, {_SUMS} FROM gone GROUP BY {COLUMNS} HAVING {_NONZERO}"
+COMPLETIONS = Counted(
+    source="tracking_accountstatus",
+    target="tracking_completioncount",
+    keys=("campaign_id", "office_id", "status_on"),
+    tally="n",
+    where="{t}status = '完了' AND {t}counted AND {t}status_on IS NOT NULL",
 )
-
-
-def _pg_difference(sources: list[tuple[str, int]]) -> str:
-    union = " UNION ALL ".join(
-        f"SELECT {COLUMNS}, {sign} AS d, {', '.join(f'{sign} * {c} AS {c}' for c in COUNTS)} FROM {table}"
-        for table, sign in sources
-    )
-    changed = " OR ".join(f"SUM({c}) <> 0" for c in ("d", *COUNTS))
-    return (
-        f"{TARGET} SELECT {COLUMNS}, SUM(d), {', '.join(f'SUM({c})' for c in COUNTS)} "
-        f"FROM ({union}) AS rows GROUP BY {COLUMNS} HAVING {changed}"
-    )
-
 
 PG_OPERATIONS = {
     "insert": ("INSERT", "NEW TABLE AS new_rows", [("new_rows", 1)]),
     "delete": ("DELETE", "OLD TABLE AS old_rows", [("old_rows", -1)]),
     "update": ("UPDATE", "NEW TABLE AS new_rows OLD TABLE AS old_rows", [("new_rows", 1), ("old_rows", -1)]),
 }
-
-
-def _sqlite_row(prefix: str, sign: int) -> str:
-    values = ", ".join(
-        [f"{prefix}.{c}" for c in COLUMNS.split(", ")] + [str(sign)] + [f"{sign} * {prefix}.{c}" for c in COUNTS]
-    )
-    return f"{TARGET} VALUES ({values});"
-
-
 SQLITE_OPERATIONS = {
     "insert": ("INSERT", [("NEW", 1)]),
     "delete": ("DELETE", [("OLD", -1)]),
@@ -60,35 +96,35 @@ SQLITE_OPERATIONS = {
 }
 
 
-def create(schema_editor) -> None:
+def create(schema_editor, counted: Counted) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         for name, (event, referencing, sources) in PG_OPERATIONS.items():
             schema_editor.execute(
-                f"CREATE FUNCTION tracking_progress_count_{name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN {_pg_difference(sources)}; RETURN NULL; END $$"
+                f"CREATE FUNCTION {counted.target}_{name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN {counted.pg_difference(sources)}; RETURN NULL; END $$"
             )
             schema_editor.execute(
-                f"CREATE TRIGGER tracking_progress_count_{name} AFTER {event} ON tracking_memberprogress "
-                f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION tracking_progress_count_{name}()"
+                f"CREATE TRIGGER {counted.target}_{name} AFTER {event} ON {counted.source} "
+                f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {counted.target}_{name}()"
             )
     elif vendor == "sqlite":
         for name, (event, sources) in SQLITE_OPERATIONS.items():
-            body = " ".join(_sqlite_row(prefix, sign) for prefix, sign in sources)
+            body = " ".join(counted.sqlite_row(prefix, sign) for prefix, sign in sources)
             schema_editor.execute(
-                f"CREATE TRIGGER tracking_progress_count_{name} AFTER {event} ON tracking_memberprogress "
+                f"CREATE TRIGGER {counted.target}_{name} AFTER {event} ON {counted.source} "
                 f"FOR EACH ROW BEGIN {body} END"
             )
     else:  # pragma: no cover - the project runs on these two
         raise NotImplementedError(vendor)
+    schema_editor.execute(counted.fill)
 
 
-def drop(schema_editor) -> None:
-    vendor = schema_editor.connection.vendor
+def drop(schema_editor, counted: Counted) -> None:
+    postgres = schema_editor.connection.vendor == "postgresql"
     for name in PG_OPERATIONS:
         schema_editor.execute(
-            f"DROP TRIGGER IF EXISTS tracking_progress_count_{name}"
-            + (" ON tracking_memberprogress" if vendor == "postgresql" else "")
+            f"DROP TRIGGER IF EXISTS {counted.target}_{name}" + (f" ON {counted.source}" if postgres else "")
         )
-        if vendor == "postgresql":
-            schema_editor.execute(f"DROP FUNCTION IF EXISTS tracking_progress_count_{name}()")
+        if postgres:
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {counted.target}_{name}()")

@@ -274,6 +274,27 @@ class ProgressCount(models.Model):
         return f"{self.campaign_id}/{self.office_id}/{self.state}: {self.members:+d}"
 
 
+class CompletionCount(models.Model):
+    """Accounts completed per campaign, office and day (the date recorded), for the dashboard's chart: kept
+    like ``ProgressCount``, as difference rows that triggers on ``AccountStatus`` insert (a row counts while
+    it is 完了, counted and dated; migration tracking/0007), summed by readers and folded once many."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    office = models.ForeignKey(
+        "members.SalesOffice", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    status_on = models.DateField()
+    n = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("完了数の集計")
+        verbose_name_plural = _("完了数の集計")
+        indexes = [models.Index(fields=["campaign", "office"], name="tracking_completion_count")]
+
+    def __str__(self):
+        return f"{self.campaign_id}/{self.office_id}/{self.status_on}: {self.n:+d}"
+
+
 class StatusChange(models.Model):
     """History: every change, including ones refused as stale, is kept."""
 

@@ -191,47 +191,65 @@ def count_groups(queryset) -> tuple[list[dict], int]:
     return out, rows
 
 
-def compact_counts(campaign_id: int) -> None:
-    """Fold a campaign's ``ProgressCount`` difference rows into one row per group (same sums).
+def compact_counts(campaign_id: int, counted=None) -> None:
+    """Fold a campaign's difference rows (``ProgressCount``, or the table of ``counted``, a
+    ``count_triggers.Counted``) into one row per group, with the same sums.
 
     PostgreSQL: one statement deletes the rows its snapshot sees and inserts their sums, so rows that
     concurrent transactions add meanwhile stay as they are, and a concurrent fold only sums what it
     deleted itself. SQLite has one writer at a time: read, delete, insert in one transaction."""
+    from django.apps import apps
     from django.db import connection
+    from django.db.models import Sum
 
     from tracking import count_triggers
-    from tracking.models import ProgressCount
 
+    counted = counted or count_triggers.PROGRESS
+    model = next(m for m in apps.get_app_config("tracking").get_models() if m._meta.db_table == counted.target)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(count_triggers.COMPACT, [campaign_id])
+                cursor.execute(counted.compact, [campaign_id])
             return
-        rows = ProgressCount.objects.filter(campaign_id=campaign_id)
-        groups, _ = count_groups(rows)
+        rows = model.objects.filter(campaign_id=campaign_id)
+        keys = list(counted.keys)
+        values = (counted.tally, *counted.sums)
+        groups = list(rows.order_by().values(*keys).annotate(**{f"sum_{c}": Sum(c) for c in values}))
         rows.delete()
-        ProgressCount.objects.bulk_create(
-            ProgressCount(
-                campaign_id=campaign_id,
-                office_id=g["office_id"],
-                state=g["state"],
-                has_email=g["has_email"],
-                members=g["n_members"],
-                **{c: g[f"sum_{c}"] for c in count_triggers.COUNTS},
-            )
+        model.objects.bulk_create(
+            model(**{k: g[k] for k in keys}, **{c: g[f"sum_{c}"] for c in values})
             for g in groups
+            if any(g[f"sum_{c}"] for c in values)
         )
 
 
 def counts(*, campaign_id: int, queryset=None) -> list[dict]:
     """The campaign's progress counted per office, state and mail address yes/no (``queryset``: its
     ``ProgressCount`` rows narrowed further, e.g. to the offices a user may see). Folds the campaign's rows
-    first when a reader finds many, so reading stays a few dozen rows whatever the size of the data."""
+    first when a reader finds many more rows than groups, so reading stays a few dozen rows whatever the
+    size of the data."""
     from tracking.models import ProgressCount
 
     if queryset is None:
         queryset = ProgressCount.objects.filter(campaign_id=campaign_id)
     groups, rows = count_groups(queryset)
-    if rows > COMPACT_ABOVE:
+    if rows > len(groups) + COMPACT_ABOVE:
         compact_counts(campaign_id)
     return groups
+
+
+def completions_per_day(*, campaign_id: int, queryset) -> dict:
+    """{day: accounts completed that day} from ``CompletionCount`` rows (``queryset``: the campaign's,
+    narrowed to what the reader may see); folds the campaign's rows when there are many more than groups."""
+    from django.db.models import Count, Sum
+
+    from tracking import count_triggers
+
+    per_day: dict = {}
+    rows = groups = 0
+    for g in queryset.order_by().values("office_id", "status_on").annotate(rows=Count("id"), total=Sum("n")):
+        rows, groups = rows + g["rows"], groups + 1
+        per_day[g["status_on"]] = per_day.get(g["status_on"], 0) + g["total"]
+    if rows > groups + COMPACT_ABOVE:
+        compact_counts(campaign_id, count_triggers.COMPLETIONS)
+    return {day: n for day, n in per_day.items() if n}

@@ -14,7 +14,7 @@ from notices.models import Notice
 from tests.conftest import login
 from tests.factories import AddressFactory, MemberFactory
 from tracking import progress, services
-from tracking.models import AccountStatus, Campaign, MemberProgress, ProgressCount, Source, Status
+from tracking.models import AccountStatus, Campaign, CompletionCount, MemberProgress, ProgressCount, Source, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,24 @@ def from_progress(campaign):
     return {(g["office_id"], g["state"], g["has_email"]): (g["n"], *(g[f"s_{c}"] for c in COUNTS)) for g in grouped}
 
 
+def completions_by_office_and_day(campaign):
+    stored = {}
+    for office_id, day, n in CompletionCount.objects.filter(campaign=campaign).values_list(
+        "office_id", "status_on", "n"
+    ):
+        stored[(office_id, day)] = stored.get((office_id, day), 0) + n
+    return {k: n for k, n in stored.items() if n}
+
+
+def completions_from_rows(campaign):
+    rows = AccountStatus.objects.filter(campaign=campaign, counted=True, status=Status.DONE, status_on__isnull=False)
+    return {
+        (r["office_id"], r["status_on"]): r["n"] for r in rows.values("office_id", "status_on").annotate(n=Count("id"))
+    }
+
+
 def exact(campaign):
+    assert completions_by_office_and_day(campaign) == completions_from_rows(campaign)
     assert counted(campaign) == from_progress(campaign)
     for p in MemberProgress.objects.filter(campaign=campaign).select_related("member"):
         assert p.has_email == bool(p.member.email), p
@@ -73,7 +90,12 @@ def test_the_counts_follow_every_kind_of_change(world, campaign, members):
         source=Source.FAX,
     )
     assert exact(campaign)
+    assert completions_from_rows(campaign)  # something completed to count
     assert MemberProgress.objects.get(member=members[1], campaign=campaign).state == Status.DONE
+    # A completion's date corrected, and a completion undone.
+    AccountStatus.objects.filter(pk=rows[1].pk).update(status_on=datetime.date(2026, 6, 2))
+    AccountStatus.objects.filter(pk=rows[2].pk).update(status=Status.NOTIFIED)
+    assert exact(campaign)
     # The mail address (the audience's email / FAX split), the office, leaving, an address switched off.
     members[0].email = ""
     members[0].save()
@@ -167,3 +189,34 @@ def test_the_audience_count_shows_a_status_change_at_once(client, world, campaig
     for row in AccountStatus.objects.filter(member=members[0], campaign=campaign):
         services.status_record(account_status=row, status=Status.DONE, actor=world.clerk_a, source=Source.PHONE)
     assert client.get(url).context["summary"]["total"] == before - 1
+
+
+def test_completions_per_day_fold_and_keep_their_sums(world, campaign, members, monkeypatch):
+    rows = AccountStatus.objects.filter(campaign=campaign)
+    for day in (1, 2, 3, 2, 1):
+        rows.update(status=Status.DONE, status_on=datetime.date(2026, 6, day))
+    before = completions_by_office_and_day(campaign)
+    many = CompletionCount.objects.filter(campaign=campaign).count()
+    monkeypatch.setattr(progress, "COMPACT_ABOVE", 0)
+    per_day = progress.completions_per_day(
+        campaign_id=campaign.pk, queryset=CompletionCount.objects.filter(campaign=campaign)
+    )
+    assert per_day == {datetime.date(2026, 6, 1): rows.count()}
+    assert completions_by_office_and_day(campaign) == before == completions_from_rows(campaign)
+    assert CompletionCount.objects.filter(campaign=campaign).count() == len(before) < many
+
+
+def test_the_chart_shows_a_completion_at_once(world, campaign, members):
+    from tracking.selectors import completion_series
+
+    before = completion_series(user=world.clerk_a, campaign=campaign)[-1][1]
+    row = AccountStatus.objects.filter(member=members[0], campaign=campaign).first()  # office_a: clerk_a's
+    services.status_record(
+        account_status=row,
+        status=Status.DONE,
+        actor=world.clerk_a,
+        source=Source.PHONE,
+        status_on=datetime.date.today(),
+    )
+    assert completion_series(user=world.clerk_a, campaign=campaign)[-1][1] == before + 1
+    assert completion_series(user=world.clerk_b, campaign=campaign)[-1][1] == 0  # another office's chart

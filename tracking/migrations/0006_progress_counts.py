@@ -14,12 +14,11 @@ def fill_has_email(apps, schema_editor):
 
 
 def add_triggers(apps, schema_editor):
-    count_triggers.create(schema_editor)
-    schema_editor.execute(count_triggers.FILL)
+    count_triggers.create(schema_editor, count_triggers.PROGRESS)
 
 
 def drop_triggers(apps, schema_editor):
-    count_triggers.drop(schema_editor)
+    count_triggers.drop(schema_editor, count_triggers.PROGRESS)
 
 
 class Migration(migrations.Migration):
