@@ -54,8 +54,9 @@ def member_text_q(query: str, prefix: str = "") -> Q | None:
     if not text:
         return None
     condition = Q(**{f"{prefix}search_key__contains": text})
-    if len(text) <= SHORT_QUERY:
-        # No trigram in one or two characters: on PostgreSQL the index of characters and pairs narrows first.
+    if len(text) <= SHORT_QUERY and all(ord(c) > 0x7F for c in text):
+        # No trigram in one or two characters: on PostgreSQL the index of the characters and pairs of the
+        # keys' non-ASCII text (names, readings) narrows first. Short ASCII (ab, 12) scans, as before.
         condition &= Q(ShortGramsContain(f"{prefix}search_key", text=text))
     number = normalize.member_number(query)
     if number.isdigit():
@@ -68,7 +69,7 @@ SHORT_QUERY = 2
 
 class ShortGramsContain(Func):
     """``efnet_short_grams(key) @> ARRAY[text]`` (migration members/0006): the key holds ``text`` (one or two
-    characters) somewhere. Only narrows what ``LIKE`` then checks; on other databases it is always true."""
+    non-ASCII characters) somewhere. Only narrows what ``LIKE`` then checks; elsewhere it is always true."""
 
     output_field = BooleanField()
 
