@@ -127,7 +127,8 @@ class Member(models.Model):
 
         with transaction.atomic():
             super().save(*args, **kwargs)
-            # The stored per-member progress carries the office and counts only active members.
+            # The stored per-member progress carries the office and the mail address yes/no, and counts only
+            # active members.
             progress.refresh(member_ids=[self.pk])
 
     @property
