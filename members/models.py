@@ -127,7 +127,8 @@ class Member(models.Model):
 
         with transaction.atomic():
             super().save(*args, **kwargs)
-            # The stored per-member progress carries the office and counts only active members.
+            # The stored per-member progress carries the office and the mail address yes/no, and counts only
+            # active members.
             progress.refresh(member_ids=[self.pk])
 
     @property
@@ -155,7 +156,7 @@ class Member(models.Model):
 
 
 SEARCH_KEY_SOURCES = {"name", "name_kana", "biglobe_user_id", "email"}
-PROGRESS_SOURCES = {"office", "office_id", "is_active"}
+PROGRESS_SOURCES = {"office", "office_id", "is_active", "email"}
 
 
 def member_search_key(member, addresses) -> str:

@@ -2,7 +2,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Func, OuterRef, Q, QuerySet, Subquery
 
 from efnet import normalize
 from efnet.scoping import members_visible_to
@@ -54,10 +54,34 @@ def member_text_q(query: str, prefix: str = "") -> Q | None:
     if not text:
         return None
     condition = Q(**{f"{prefix}search_key__contains": text})
+    if len(text) <= SHORT_QUERY and all(ord(c) > 0x7F for c in text):
+        # No trigram in one or two characters: on PostgreSQL the index of the characters and pairs of the
+        # keys' non-ASCII text (names, readings) narrows first. Short ASCII (ab, 12) scans, as before.
+        condition &= Q(ShortGramsContain(f"{prefix}search_key", text=text))
     number = normalize.member_number(query)
     if number.isdigit():
         condition |= Q(**{f"{prefix}number__startswith": number})
     return condition
+
+
+SHORT_QUERY = 2
+
+
+class ShortGramsContain(Func):
+    """``efnet_short_grams(key) @> ARRAY[text]`` (migration members/0006): the key holds ``text`` (one or two
+    non-ASCII characters) somewhere. Only narrows what ``LIKE`` then checks; elsewhere it is always true."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, *, text: str):
+        super().__init__(expression)
+        self.text = text
+
+    def as_sql(self, compiler, connection, **extra):
+        if connection.vendor != "postgresql":
+            return "1 = 1", []
+        key_sql, key_params = compiler.compile(self.source_expressions[0])
+        return f"efnet_short_grams({key_sql}) @> ARRAY[%s]::text[]", [*key_params, self.text]
 
 
 def member_addresses(member) -> QuerySet:

@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -17,6 +19,8 @@ from members.models import Member
 from tracking.selectors import current_campaign
 
 PAGE_SIZE = 50
+# A search with at most this many matches sorts them rather than reading members in number order.
+SORT_MATCHES_UP_TO = 5000
 
 
 def _get_member_for_user(request, pk) -> Member:
@@ -51,7 +55,14 @@ def search(request):
     if order:
         results = results.order_by(*order)
     query = data.get("q", "")
-    page = Paginator(results, PAGE_SIZE).get_page(page_number(request))
+    paginator = Paginator(results, PAGE_SIZE)
+    if query and not order and paginator.count <= SORT_MATCHES_UP_TO:
+        # Few matches (the count is exact, read through the search indexes): sort them. Left to itself,
+        # PostgreSQL may guess a name matches 1 % of members and walk them all in number order instead,
+        # filtering each key (165 ms for 髙橋商事 at 100,000 members, against 1 ms for its 103 matches).
+        # The same order: the number, through an expression no index holds.
+        paginator.object_list = results.order_by(Concat("number", Value("")), "pk")
+    page = paginator.get_page(page_number(request))
     if query and page.paginator.count == 1:
         # One hit for what the clerk typed: straight to the member.
         return redirect("members:detail", pk=page.object_list[0].pk)

@@ -60,8 +60,12 @@ def channel_for(member: Member) -> str:
 
 def audience_summary(notice: Notice, *, sample_size: int = 10) -> dict:
     qs = audience(notice)
-    counts = qs.aggregate(total=Count("pk"), email=Count("pk", filter=~Q(email="")))
-    total, by_email = counts["total"], counts["email"]
+    counted = _counted_audience(notice)
+    if counted is None:
+        counts = qs.aggregate(total=Count("pk"), email=Count("pk", filter=~Q(email="")))
+        total, by_email = counts["total"], counts["email"]
+    else:
+        total, by_email = counted
     return {
         "total": total,
         "email": by_email,
@@ -69,6 +73,36 @@ def audience_summary(notice: Notice, *, sample_size: int = 10) -> dict:
         # The first members by number: read in index order, where the audience's own order sorts them all.
         "sample": list(qs.order_by("number")[:sample_size]),
     }
+
+
+def _counted_audience(notice: Notice) -> tuple[int, int] | None:
+    """(total, with a mail address) from the stored counts (``tracking.ProgressCount``) when the notice's
+    filters are ones they hold: by state (未完了 / すべて完了), office, channel. None otherwise (all members
+    including those with no counted account, additional addresses, earlier editions): counted live."""
+    if not notice.campaign_id or notice.audience_status == Notice.AudienceStatus.ANY:
+        return None
+    if notice.audience_addresses != Notice.AudienceAddresses.ANY:
+        return None
+    if notice.audience_edition and notice.audience_edition_rule != Notice.AudienceEdition.ANY:
+        return None
+    from tracking import progress
+    from tracking.models import ProgressCount
+
+    pending = notice.audience_status == Notice.AudienceStatus.PENDING
+    rows = ProgressCount.objects.filter(campaign_id=notice.campaign_id)
+    if notice.audience_office_id:
+        rows = rows.filter(office_id=notice.audience_office_id)
+    total = by_email = 0
+    for g in progress.counts(campaign_id=notice.campaign_id, queryset=rows):
+        if (g["state"] in OPEN_STATUSES) != pending:
+            continue
+        if notice.audience_channel == Notice.AudienceChannel.EMAIL and not g["has_email"]:
+            continue
+        if notice.audience_channel == Notice.AudienceChannel.FAX and g["has_email"]:
+            continue
+        total += g["n_members"]
+        by_email += g["n_members"] if g["has_email"] else 0
+    return total, by_email
 
 
 def office_phone_table() -> str:

@@ -209,6 +209,8 @@ class MemberProgress(models.Model):
     last_notice = models.DateTimeField(null=True, blank=True)
     # The open accounts, for call lists: "メイン、追加2".
     pending_labels = models.CharField(max_length=200, blank=True)
+    # Whether the member has a mail address (a notice's email / FAX-and-print split is counted from it).
+    has_email = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("会員別状況")
@@ -235,6 +237,62 @@ class MemberProgress(models.Model):
     @property
     def n_pending(self) -> int:
         return self.n_not_notified + self.n_notified
+
+
+class ProgressCount(models.Model):
+    """``MemberProgress`` counted per campaign, office, state and whether the member has a mail address, so
+    the dashboard and a notice's audience count read a few rows instead of one row per member.
+
+    Written only by database triggers on ``MemberProgress`` (migration tracking/0006), in the statement that
+    changes it, so no path (ORM, cascades, raw SQL, imports) can leave it stale. Each statement *adds* rows
+    holding its difference (+1 member in 完了, −1 in 案内済 …) rather than updating shared totals: concurrent
+    transactions never wait on or deadlock over a counter row. Readers sum the rows; ``tracking.progress.
+    compact_counts`` folds a campaign's rows into one per group once there are many. The sums are the
+    figures; a single row means nothing on its own.
+
+    Campaign and office are references without a database constraint: a deletion's cascade writes the
+    difference rows of the deleted progress while the campaign itself is going."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    office = models.ForeignKey(
+        "members.SalesOffice", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=Status.choices)
+    has_email = models.BooleanField()
+    members = models.IntegerField()
+    n_not_notified = models.IntegerField()
+    n_notified = models.IntegerField()
+    n_done = models.IntegerField()
+    n_excluded = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("会員別状況の集計")
+        verbose_name_plural = _("会員別状況の集計")
+        indexes = [models.Index(fields=["campaign", "office"], name="tracking_progress_count")]
+
+    def __str__(self):
+        return f"{self.campaign_id}/{self.office_id}/{self.state}: {self.members:+d}"
+
+
+class CompletionCount(models.Model):
+    """Accounts completed per campaign, office and day (the date recorded), for the dashboard's chart: kept
+    like ``ProgressCount``, as difference rows that triggers on ``AccountStatus`` insert (a row counts while
+    it is 完了, counted and dated; migration tracking/0007), summed by readers and folded once many."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    office = models.ForeignKey(
+        "members.SalesOffice", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    status_on = models.DateField()
+    n = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("完了数の集計")
+        verbose_name_plural = _("完了数の集計")
+        indexes = [models.Index(fields=["campaign", "office"], name="tracking_completion_count")]
+
+    def __str__(self):
+        return f"{self.campaign_id}/{self.office_id}/{self.status_on}: {self.n:+d}"
 
 
 class StatusChange(models.Model):

@@ -91,9 +91,10 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
         "member__office_id",
         "member__is_active",
         "address__is_active",
+        "member__email",
     ):
         pk, campaign_id, member_id, status, notified_at, slot, copy_office, copy_counted = row[:8]
-        office_id, member_active, address_active = row[8:]
+        office_id, member_active, address_active, email = row[8:]
         counted = bool(member_active) and (slot is None or bool(address_active))
         # The row's copies of office and "counts" follow the member and address (they rarely differ).
         if copy_office != office_id:
@@ -104,7 +105,11 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
             continue
         a = acc.setdefault(
             (campaign_id, member_id),
-            {"office_id": office_id, "未案内": 0, "案内済": 0, "完了": 0, "対象外": 0, "last": None, "open": []},
+            {
+                "office_id": office_id,
+                "has_email": bool(email),
+                **{"未案内": 0, "案内済": 0, "完了": 0, "対象外": 0, "last": None, "open": []},
+            },
         )
         a[status] += 1
         if status in ("未案内", "案内済"):
@@ -122,6 +127,8 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
         MemberProgress.objects.filter(pk__in=stale).delete()
     if not acc:
         return
+    # A data migration's historical model may predate a column (tracking/0005 runs this before 0006).
+    has_email = any(f.name == "has_email" for f in MemberProgress._meta.get_fields())
     MemberProgress.objects.bulk_create(
         [
             MemberProgress(
@@ -137,6 +144,7 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
                 pending_labels=LABEL_SEPARATOR.join(
                     label(s) for s in sorted(a["open"], key=lambda s: (s is not None, s or 0))
                 ),
+                **({"has_email": a["has_email"]} if has_email else {}),
             )
             for (campaign_id, member_id), a in acc.items()
         ],
@@ -151,5 +159,97 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
             "n_excluded",
             "last_notice",
             "pending_labels",
+            *(["has_email"] if has_email else []),
         ],
     )
+
+
+# --- Counts ---------------------------------------------------------------------------------------------------
+
+COMPACT_ABOVE = 500  # difference rows in a campaign before a reader folds them
+
+
+def count_groups(queryset) -> tuple[list[dict], int]:
+    """Sums of ``ProgressCount`` rows (already narrowed) per office, state and mail address yes/no, and how
+    many rows were summed. Groups that sum to nothing are left out."""
+    from django.db.models import Count, Sum
+
+    grouped = (
+        queryset.order_by()
+        .values("office_id", "state", "has_email")
+        .annotate(
+            rows=Count("id"),
+            n_members=Sum("members"),
+            **{f"sum_{c}": Sum(c) for c in ("n_not_notified", "n_notified", "n_done", "n_excluded")},
+        )
+    )
+    out, rows = [], 0
+    for g in grouped:
+        rows += g["rows"]
+        if g["n_members"] or any(g[f"sum_{c}"] for c in ("n_not_notified", "n_notified", "n_done", "n_excluded")):
+            out.append(g)
+    return out, rows
+
+
+def compact_counts(campaign_id: int, counted=None) -> None:
+    """Fold a campaign's difference rows (``ProgressCount``, or the table of ``counted``, a
+    ``count_triggers.Counted``) into one row per group, with the same sums.
+
+    PostgreSQL: one statement deletes the rows its snapshot sees and inserts their sums, so rows that
+    concurrent transactions add meanwhile stay as they are, and a concurrent fold only sums what it
+    deleted itself. SQLite has one writer at a time: read, delete, insert in one transaction."""
+    from django.apps import apps
+    from django.db import connection
+    from django.db.models import Sum
+
+    from tracking import count_triggers
+
+    counted = counted or count_triggers.PROGRESS
+    model = next(m for m in apps.get_app_config("tracking").get_models() if m._meta.db_table == counted.target)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(counted.compact, [campaign_id])
+            return
+        rows = model.objects.filter(campaign_id=campaign_id)
+        keys = list(counted.keys)
+        values = (counted.tally, *counted.sums)
+        groups = list(rows.order_by().values(*keys).annotate(**{f"sum_{c}": Sum(c) for c in values}))
+        rows.delete()
+        model.objects.bulk_create(
+            model(**{k: g[k] for k in keys}, **{c: g[f"sum_{c}"] for c in values})
+            for g in groups
+            if any(g[f"sum_{c}"] for c in values)
+        )
+
+
+def counts(*, campaign_id: int, queryset=None) -> list[dict]:
+    """The campaign's progress counted per office, state and mail address yes/no (``queryset``: its
+    ``ProgressCount`` rows narrowed further, e.g. to the offices a user may see). Folds the campaign's rows
+    first when a reader finds many more rows than groups, so reading stays a few dozen rows whatever the
+    size of the data."""
+    from tracking.models import ProgressCount
+
+    if queryset is None:
+        queryset = ProgressCount.objects.filter(campaign_id=campaign_id)
+    groups, rows = count_groups(queryset)
+    if rows > len(groups) + COMPACT_ABOVE:
+        compact_counts(campaign_id)
+    return groups
+
+
+def completions_per_day(*, campaign_id: int, queryset) -> dict:
+    """{day: accounts completed that day} from ``CompletionCount`` rows (``queryset``: the campaign's,
+    narrowed to what the reader may see); folds the campaign's rows when there are many more than groups."""
+    from django.db.models import Count, Sum
+
+    from tracking import count_triggers
+
+    per_day: dict = {}
+    rows = groups = 0
+    for g in queryset.order_by().values("office_id", "status_on").annotate(rows=Count("id"), total=Sum("n")):
+        rows, groups = rows + g["rows"], groups + 1
+        per_day[g["status_on"]] = per_day.get(g["status_on"], 0) + g["total"]
+    if rows > groups + COMPACT_ABOVE:
+        compact_counts(campaign_id, count_triggers.COMPLETIONS)
+    return {day: n for day, n in per_day.items() if n}

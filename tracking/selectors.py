@@ -3,13 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from efnet.scoping import offices_visible_to, visible_to
 from members.models import Member
 from members.selectors import member_text_q
-from tracking.models import AccountStatus, Campaign, MemberProgress, Status
+from tracking.models import AccountStatus, Campaign, CompletionCount, MemberProgress, ProgressCount, Status
 
 
 def current_campaign() -> Campaign | None:
@@ -151,43 +151,38 @@ class OfficeRow:
 
 
 def dashboard_rows(*, user, campaign) -> tuple[list[OfficeRow], OfficeRow]:
-    """Per visible office and in total: accounts and members by status. One GROUP BY over the stored
-    per-member progress (one row per member), never over the account rows.
+    """Per visible office and in total: accounts and members by status. Read from ``ProgressCount`` (a few
+    rows per office, kept by triggers in the statement that changes the per-member progress), never from
+    the per-member or account rows.
 
     % complete = 完了 / (total − 対象外)."""
+    from tracking import progress
+
     offices = list(offices_visible_to(user))
     rows = {o.pk: OfficeRow(office=o) for o in offices}
     total = OfficeRow(office=None)
     for row in [*rows.values(), total]:
         row.accounts = {s: 0 for s in STATUS_ORDER} | {"total": 0}
         row.members = {s: 0 for s in STATUS_ORDER} | {"total": 0}
-    grouped = (
-        progress_rows(user=user, campaign=campaign)
-        .order_by()
-        .values("office_id", "state")
-        .annotate(members=Count("id"), **{status: Sum(column) for status, column in ACCOUNT_COLUMNS.items()})
-    )
-    for counts in grouped:
+    visible = visible_to(user, ProgressCount.objects.filter(campaign=campaign), office_path="office")
+    for counts in progress.counts(campaign_id=campaign.pk, queryset=visible):
         for row in (rows.get(counts["office_id"]), total):
             if row is not None:
-                row.members[counts["state"]] += counts["members"]
-                row.members["total"] += counts["members"]
-                for status in STATUS_ORDER:
-                    row.accounts[status] += counts[status]
-                    row.accounts["total"] += counts[status]
+                row.members[counts["state"]] += counts["n_members"]
+                row.members["total"] += counts["n_members"]
+                for status, column in ACCOUNT_COLUMNS.items():
+                    row.accounts[status] += counts[f"sum_{column}"]
+                    row.accounts["total"] += counts[f"sum_{column}"]
     return list(rows.values()), total
 
 
 def completion_series(*, user, campaign, until: date | None = None) -> list[tuple[date, int]]:
     """Cumulative count of accounts completed, day by day since the campaign began (by the date recorded)."""
-    per_day = dict(
-        campaign_accounts(user=user, campaign=campaign)
-        .filter(status=Status.DONE, status_on__isnull=False)
-        .order_by()
-        .values_list("status_on")
-        # Counting the grouped column keeps it an index-only scan of the counted-rows index.
-        .annotate(n=Count("status_on"))
-    )
+    from tracking import progress
+
+    # From the stored per-office, per-day counts (kept by triggers on the status rows), not the rows.
+    visible = visible_to(user, CompletionCount.objects.filter(campaign=campaign), office_path="office")
+    per_day = progress.completions_per_day(campaign_id=campaign.pk, queryset=visible)
     start = min([campaign.started_on, *per_day.keys()])
     end = max([until or timezone.localdate(), *per_day.keys()])
     series, running, day = [], 0, start

@@ -18,12 +18,19 @@ FIXTURE = [
     ("300004", "𠮷田ｼｮｳｼﾞ", "ﾖｼﾀﾞｼｮｳｼﾞ", "ys300004", ""),
     ("300005", "キヤノン販売", "キヤノンハンバイ", "ca300005", ""),
     ("300006", "青葉・フーズ", "アオバ フーズ", "ab300006", ""),
+    ("300007", "大高橋梁", "オオタカキョウリョウ", "ot300007", ""),  # 高橋 in the middle of a name
 ]
 
 # (typed, numbers expected, in order). The same list is asserted on every database.
 CASES = [
-    ("高橋", ["300001", "300002"]),  # finds 髙橋 too
-    ("髙橋", ["300001", "300002"]),  # and the other way round
+    ("高橋", ["300001", "300002", "300007"]),  # finds 髙橋 too, and 高橋 inside a name
+    ("髙橋", ["300001", "300002", "300007"]),  # and the other way round
+    ("橋", ["300001", "300002", "300007"]),  # one character
+    ("﨑", ["300003"]),  # one character, a variant
+    ("ｶﾊ", ["300001", "300002"]),  # two characters inside a reading, half-width
+    ("梁|", ["300007"]),  # the separator typed with a character is dropped: one character
+    ("ka", ["300001", "300002"]),  # two letters inside a mail address / user ID (scanned)
+    ("高t", []),  # a short query mixing scripts (scanned)
     ("たかはし", ["300001", "300002"]),  # hiragana → the katakana reading
     ("ﾀｶﾊｼ", ["300001", "300002"]),  # half-width katakana
     ("山崎", ["300003"]),  # 﨑
@@ -37,7 +44,8 @@ CASES = [
     ("extra-addr", ["300002"]),  # an additional address
     ("TK300001", ["300001"]),  # a BIGLOBE user ID, exactly
     ("３００００３", ["300003"]),  # a member number, full-width
-    ("30000", ["300001", "300002", "300003", "300004", "300005", "300006"]),  # a number prefix
+    ("30000", ["300001", "300002", "300003", "300004", "300005", "300006", "300007"]),  # a number prefix
+    ("30", ["300001", "300002", "300003", "300004", "300005", "300006", "300007"]),  # short: number or key
     ("ショウジ高橋", []),  # no match across two values
     ("|", None),  # the key's separator alone is no query: everything
 ]
@@ -91,7 +99,12 @@ def test_the_key_follows_a_member_edit(world, shared):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram and pattern indexes exist on PostgreSQL only")
 @pytest.mark.parametrize(
     ("typed", "index"),
-    [("タカハシ", "members_member_search_trgm"), ("300003", "members_member_number_like")],
+    [
+        ("タカハシ", "members_member_search_trgm"),
+        ("300003", "members_member_number_like"),
+        ("高橋", "members_member_short_grams"),
+        ("橋", "members_member_short_grams"),
+    ],
 )
 def test_postgresql_can_answer_a_search_from_its_indexes(world, shared, typed, index):
     """With full scans priced out (sequential, and index scans that walk a whole index for the order), the
@@ -106,3 +119,18 @@ def test_postgresql_can_answer_a_search_from_its_indexes(world, shared, typed, i
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+def test_the_search_page_sorts_few_matches_by_number(client, world, shared):
+    """A search with few matches has them sorted (not read in number order through an index): the same
+    order, by number, and the page's count is the one the paginator already made."""
+    from tests.conftest import login
+
+    MemberFactory(number="100001", name="高橋物産", office=world.office_a)  # created last, numbered first
+    login(client, world.head)
+    page = client.get("/members/", {"q": "高橋"}).context["page"]
+    assert [m.number for m in page.object_list] == ["100001", "300001", "300002", "300007"]
+    assert page.paginator.count == 4
+    # A requested sort is kept as asked.
+    page = client.get("/members/", {"q": "高橋", "sort": "-number"}).context["page"]
+    assert [m.number for m in page.object_list] == ["300007", "300002", "300001", "100001"]

@@ -109,8 +109,8 @@ def _with_database(url: str, name: str) -> str:
 def _ensure_database(server: str, name: str, *, drop: bool) -> None:
     import psycopg
 
-    if not name.startswith("efnet_scale"):
-        raise CommandError("scratch database names start with efnet_scale")
+    if not name.startswith("efnet_") or "scale" not in name:
+        raise CommandError("scratch database names start with efnet_ and contain scale")
     with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if exists and drop:
