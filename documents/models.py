@@ -9,7 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from efnet.fields import EncryptedTextField
+from mailaddresses.models import AddressListIssue
 from members.models import MemberCard, SalesOffice
+
+# A job's reason: a card's (cards) or an address list's (lists); the two share 紛失再発行 and 記載事項変更.
+BATCH_REASONS = list(dict.fromkeys([*MemberCard.Reason.choices, *AddressListIssue.Reason.choices]))
 
 
 class BatchJob(models.Model):
@@ -25,6 +29,7 @@ class BatchJob(models.Model):
     class Kind(models.TextChoices):
         CARDS = "cards", _("会員証の一括発行")
         NOTICE_BUNDLE = "bundle", _("案内のFAX・印刷PDF")
+        ADDRESS_LISTS = "lists", _("追加メールアドレスリストの一括発行")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -38,11 +43,15 @@ class BatchJob(models.Model):
     office = models.ForeignKey(
         SalesOffice, verbose_name=_("営業所"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    reason = models.CharField(_("理由"), max_length=20, choices=MemberCard.Reason.choices, blank=True)
+    reason = models.CharField(_("理由"), max_length=20, choices=BATCH_REASONS, blank=True)
     notice = models.ForeignKey(
         "notices.Notice", verbose_name=_("案内"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     no_card_since = models.DateField(_("この日以降に会員証の発行がない会員"), null=True, blank=True)
+    # Address lists: members with an additional address issued on or after this date (empty: every member
+    # with an additional address), and only those with an address whose password change is still open.
+    issued_since = models.DateField(_("この日以降に追加メールアドレスを発行した会員"), null=True, blank=True)
+    only_open = models.BooleanField(_("パスワード変更が済んでいない追加メールアドレスがある会員のみ"), default=False)
     member_ids = models.JSONField(_("対象会員"), default=list)
     status = models.CharField(_("状態"), max_length=12, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(_("件数"), default=0)
@@ -88,6 +97,8 @@ class BatchJob(models.Model):
     def download_name(self) -> str:
         if self.kind == self.Kind.NOTICE_BUNDLE:
             return f"notice-{self.notice_id}-fax-{self.pk}.{self.file_format or 'pdf'}"
+        if self.kind == self.Kind.ADDRESS_LISTS:
+            return f"addresslists-{self.office.code}-{self.pk}.{self.file_format or 'pdf'}"
         return f"membercards-{self.office.code}-{self.pk}.{self.file_format or 'pdf'}"
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from documents import services
-from documents.forms import AddressListIssueForm, BatchForm, CardIssueForm, PasswordResetForm
+from documents.forms import AddressBatchForm, AddressListIssueForm, BatchForm, CardIssueForm, PasswordResetForm
 from documents.models import BatchJob
 from efnet import audit
 from efnet.auth_views import reauth_check
@@ -168,6 +168,16 @@ def password_reset(request, pk):
     )
 
 
+def _batch_list_page(request, *, form=None, list_form=None):
+    jobs = visible_to(request.user, BatchJob.objects.select_related("office", "requested_by"))[:50]
+    context = {
+        "form": form or BatchForm(user=request.user),
+        "list_form": list_form or AddressBatchForm(user=request.user),
+        "jobs": jobs,
+    }
+    return render(request, "documents/batch_list.html", context)
+
+
 @require_reveal
 def batch_list(request):
     form = BatchForm(request.POST or None, user=request.user)
@@ -181,8 +191,25 @@ def batch_list(request):
         else:
             messages.success(request, f"{job.total}件の会員証の作成を開始しました。")
             return redirect("documents:batch_detail", pk=job.pk)
-    jobs = visible_to(request.user, BatchJob.objects.select_related("office", "requested_by"))[:50]
-    return render(request, "documents/batch_list.html", {"form": form, "jobs": jobs})
+    return _batch_list_page(request, form=form)
+
+
+@require_POST
+@require_reveal
+def address_batch_create(request):
+    """The 一括発行 page's second form: every member's additional-address list in one PDF."""
+    list_form = AddressBatchForm(request.POST, user=request.user)
+    if list_form.is_valid():
+        try:
+            job = services.address_batch_create(actor=request.user, **list_form.cleaned_data)
+        except ValidationError as exc:
+            list_form.add_error(None, exc)
+        except PermissionDenied:
+            list_form.add_error("office", "この営業所の追加メールアドレスリストは発行できません。")
+        else:
+            messages.success(request, f"{job.total}名の追加メールアドレスリストの作成を開始しました。")
+            return redirect("documents:batch_detail", pk=job.pk)
+    return _batch_list_page(request, list_form=list_form)
 
 
 @require_reveal
@@ -208,6 +235,14 @@ def batch_cancel(request, pk):
     return redirect("documents:batch_detail", pk=job.pk)
 
 
+def _batch_subject(job: BatchJob) -> str:
+    if job.kind == BatchJob.Kind.NOTICE_BUNDLE:
+        return f"{job.notice} FAX・印刷 {job.total}名"
+    if job.kind == BatchJob.Kind.ADDRESS_LISTS:
+        return f"{job.office.name} 追加メールアドレスリスト {job.total}名"
+    return f"{job.office.name} 会員証 {job.total}件"
+
+
 @require_http_methods(["GET", "POST"])
 @never_cache
 @require_reveal
@@ -226,9 +261,7 @@ def batch_download(request, pk):
     response = _reauth_needed(
         request,
         title="一括発行のダウンロード",
-        subject=f"{job.notice} FAX・印刷 {job.total}名"
-        if job.kind == BatchJob.Kind.NOTICE_BUNDLE
-        else f"{job.office.name} 会員証 {job.total}件",
+        subject=_batch_subject(job),
         back_url=reverse("documents:batch_detail", args=[job.pk]),
     )
     if response is not None:

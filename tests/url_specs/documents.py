@@ -20,6 +20,13 @@ SPECS = [
     ),
     UrlSpec("documents:password_reset", "reveal", member, method="POST", data=lambda w, own: {"confirm": "on"}),
     UrlSpec("documents:batch_list", "reveal", id_params=("office",)),
+    UrlSpec(
+        "documents:address_batch_create",
+        "reveal",
+        method="POST",
+        data=lambda w, own: {"lists-office": (w.office_a if own else w.office_b).pk, "lists-reason": "紛失再発行"},
+        id_params=("lists-office",),
+    ),
     UrlSpec("documents:batch_detail", "reveal", batch),
     UrlSpec("documents:batch_progress", "reveal", batch),
     UrlSpec("documents:batch_cancel", "reveal", batch, method="POST"),
