@@ -102,6 +102,69 @@ class BatchJob(models.Model):
         return f"membercards-{self.office.code}-{self.pk}.{self.file_format or 'pdf'}"
 
 
+class ExportJob(models.Model):
+    """A big export (call list, member export) written by a worker instead of streamed by the request: beyond
+    EXPORT_BACKGROUND_ROWS rows a request would hold a web worker for minutes. The file is the one the
+    streamed export would have sent, byte for byte, stored encrypted (documents.storage, area ``exports``)
+    until its one download by the requester or its expiry. ``params`` holds the export's filters as ids and
+    strings; the worker rebuilds the query from them for the requester, whose scope is checked again."""
+
+    Status = BatchJob.Status
+    ACTIVE = BatchJob.ACTIVE
+
+    class Source(models.TextChoices):
+        CALL_LIST = "calllist", _("コールリスト")
+        MEMBERS = "members", _("会員データ（取込形式）")
+
+    source = models.CharField(_("出力"), max_length=10, choices=Source.choices)
+    fmt = models.CharField(_("形式"), max_length=10)
+    params = models.JSONField(_("条件"), default=dict)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("依頼者"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The requester's office, for scoping the job's page (empty for head office and admins: only they see it).
+    office = models.ForeignKey(
+        SalesOffice, verbose_name=_("営業所"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(_("状態"), max_length=12, choices=BatchJob.Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(_("行数"), default=0)
+    done_count = models.PositiveIntegerField(_("出力済"), default=0)
+    error = models.CharField(_("エラー"), max_length=500, blank=True)
+    download_name = models.CharField(max_length=100)
+    content_type = models.CharField(max_length=100)
+    file_name = models.CharField(max_length=100, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    file_key = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(_("依頼日時"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("最終応答"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("削除予定"), null=True, blank=True)
+    downloaded_at = models.DateTimeField(_("ダウンロード日時"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("出力ファイルの作成")
+        verbose_name_plural = _("出力ファイルの作成")
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self):
+        return f"{self.get_source_display()} {self.pk} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done_count / self.total) if self.total else (100 if self.is_finished else 0)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def is_finished(self) -> bool:
+        return not self.is_active
+
+
 class StoredRecord(models.Model):
     """One encrypted record of a stored file (documents/storage.py): the database is the storage every web
     server and worker shares. Never read directly: the data is AES-GCM under a per-file key held by the file's

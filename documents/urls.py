@@ -13,4 +13,8 @@ urlpatterns = [
     path("batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
     path("batches/<int:pk>/cancel/", views.batch_cancel, name="batch_cancel"),
     path("batches/<int:pk>/download/", views.batch_download, name="batch_download"),
+    path("exports/<int:pk>/", views.export_detail, name="export_detail"),
+    path("exports/<int:pk>/progress/", views.export_progress, name="export_progress"),
+    path("exports/<int:pk>/cancel/", views.export_cancel, name="export_cancel"),
+    path("exports/<int:pk>/download/", views.export_download, name="export_download"),
 ]

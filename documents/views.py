@@ -9,9 +9,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from documents import services
+from documents import exports, services
 from documents.forms import AddressBatchForm, AddressListIssueForm, BatchForm, CardIssueForm, PasswordResetForm
-from documents.models import BatchJob
+from documents.models import BatchJob, ExportJob
 from efnet import audit
 from efnet.auth_views import reauth_check
 from efnet.permissions import require_member_editor, require_reveal
@@ -274,6 +274,61 @@ def batch_download(request, pk):
     content_type = "application/zip" if job.file_format == "zip" else "application/pdf"
     # A notice's bundle carries no password, but names and addresses: the same one-time, no-store download.
     response = StreamingHttpResponse(stream, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{job.download_name}"'
+    response["Content-Length"] = str(job.file_size)
+    response["Cache-Control"] = "no-store"
+    messages.success(request, f"{job.download_name} をダウンロードしました。")
+    return _signal_download(request, response)
+
+
+# --- exports written in the background (documents.exports) ----------------------------------------------
+
+
+def _get_export_for_user(request, pk) -> ExportJob:
+    """Scoped like a batch: another office's export is a 404 (audited); head office's and admins' exports
+    (no office) are seen by them only. The file itself is the requester's alone."""
+    return get_visible_or_404(request.user, ExportJob.objects.select_related("office", "requested_by"), pk=pk)
+
+
+def export_detail(request, pk):
+    job = _get_export_for_user(request, pk)
+    return render(request, "documents/export_detail.html", {"job": job})
+
+
+def export_progress(request, pk):
+    job = _get_export_for_user(request, pk)
+    return render(request, "documents/_export_progress.html", {"job": job})
+
+
+@require_POST
+def export_cancel(request, pk):
+    job = _get_export_for_user(request, pk)
+    if job.requested_by_id != request.user.pk:
+        audit.record("access.denied", actor=request.user, target=job, office=job.office, details={"why": "not_owner"})
+        messages.error(request, "依頼したユーザーだけが取り消せます。")
+    elif exports.export_cancel(job=job, actor=request.user):
+        messages.info(request, "ファイルの作成を取り消しました。")
+    else:
+        messages.warning(request, "すでに終了しているため取り消せません。")
+    return redirect("documents:export_detail", pk=job.pk)
+
+
+@require_POST
+@never_cache
+def export_download(request, pk):
+    """One download, by the requester. The exports carry no password and their streamed form asks for no
+    fresh login, so neither does this (see documents.exports)."""
+    job = _get_export_for_user(request, pk)
+    if job.requested_by_id != request.user.pk:
+        audit.record("access.denied", actor=request.user, target=job, office=job.office, details={"why": "not_owner"})
+        messages.error(request, "このファイルは依頼したユーザーだけがダウンロードできます。")
+        return redirect("documents:export_detail", pk=job.pk)
+    try:
+        stream = exports.export_download(job=job, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("documents:export_detail", pk=job.pk)
+    response = StreamingHttpResponse(stream, content_type=job.content_type)
     response["Content-Disposition"] = f'attachment; filename="{job.download_name}"'
     response["Content-Length"] = str(job.file_size)
     response["Cache-Control"] = "no-store"
