@@ -22,6 +22,7 @@ from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -104,7 +105,7 @@ def export_job_create(
     from members.models import SalesOffice
 
     # The requester's row: serialises two requests of the same user arriving together (PostgreSQL).
-    type(actor).objects.select_for_update().filter(pk=actor.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
     same = ExportJob.objects.filter(
         requested_by=actor, source=source, fmt=fmt, params=params, status__in=ExportJob.ACTIVE
     ).first()
