@@ -164,6 +164,14 @@ class ExportJob(models.Model):
     def is_finished(self) -> bool:
         return not self.is_active
 
+    @property
+    def format_label(self) -> str:
+        if self.fmt == "xlsx":
+            return "Excel（.xlsx）"
+        if self.fmt == "csv-utf8" or self.params.get("encoding") == "utf-8-sig":
+            return "CSV（UTF-8）"
+        return "CSV（Excel用 Shift_JIS）"
+
 
 class StoredRecord(models.Model):
     """One encrypted record of a stored file (documents/storage.py): the database is the storage every web
