@@ -202,7 +202,10 @@ def test_a_double_click_starts_one_job(client, world, listed):
     first = client.post(reverse("documents:address_batch_create"), data)  # queued: the worker has not run yet
     second = client.post(reverse("documents:address_batch_create"), data)
     assert first.status_code == 302 and second.status_code == 200
-    assert "が終わっていません" in second.content.decode()
+    page = second.content.decode()
+    assert "が終わっていません" in page
+    # Re-shown at the list form's URL: the card form still posts to its own.
+    assert f'action="{reverse("documents:batch_list")}"' in page
     assert BatchJob.objects.count() == 1
 
 
