@@ -46,3 +46,31 @@ class BatchForm(forms.Form):
         self.fields["office"].restrict_to(user)
         if user.office_id:
             self.fields["office"].initial = user.office_id
+
+
+class AddressBatchForm(forms.Form):
+    """「追加メールアドレスリストの一括発行」: the lists of an office's members with additional addresses."""
+
+    office = VisibleOfficeField(label="営業所", empty_label=None)
+    issued_since = forms.DateField(
+        label="この日以降に追加メールアドレスを発行した会員",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="空欄なら追加メールアドレスのある全会員",
+    )
+    only_open = forms.BooleanField(
+        label="パスワード変更が済んでいない追加メールアドレスがある会員のみ",
+        required=False,
+        help_text="現在のキャンペーンで、追加メールアドレスがすべて完了（または対象外）の会員を除きます",
+    )
+    reason = forms.ChoiceField(
+        label="発行理由", choices=AddressListIssue.Reason.choices, initial=AddressListIssue.Reason.NEW_ADDRESS
+    )
+
+    prefix = "lists"
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["office"].restrict_to(user)
+        if user.office_id:
+            self.fields["office"].initial = user.office_id

@@ -14,7 +14,7 @@ import logging
 import secrets
 import zipfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -34,7 +34,7 @@ from efnet.pdf import check_printable, render_pdf
 from efnet.permissions import can_reveal
 from efnet.scoping import members_visible_to, offices_visible_to
 from efnet.wareki import seireki, slash_date
-from mailaddresses.models import AddressListIssue
+from mailaddresses.models import AdditionalMailAddress, AddressListIssue
 from members.models import Member, MemberCard, SalesOffice
 
 logger = logging.getLogger(__name__)
@@ -217,19 +217,25 @@ def member_password_reset(*, member: Member, actor) -> tuple[MemberCard, bytes]:
 # --- additional-address list -------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def address_list_issue(
-    *, member: Member, actor, reason: str = AddressListIssue.Reason.LOST, highlight_date: date | None = None
-) -> tuple[AddressListIssue, bytes]:
-    """Issue the member's additional-address list; addresses issued on ``highlight_date`` are 今回追加分."""
-    _check_may_issue(actor, member)
-    if reason not in AddressListIssue.Reason.values:
-        raise ValidationError("発行理由を選んでください。")
-    member = Member.objects.select_for_update().select_related("office").get(pk=member.pk)
+@dataclass
+class PreparedList:
+    member_id: int
+    serial: str
+    doc: dict
+    printed_any: bool
+    content_hash: str
+    highlight_date: date | None
+    addresses: int
+
+
+def prepare_address_list(
+    member: Member, *, reason: str, issued_on: date, highlight_date: date | None = None
+) -> PreparedList:
+    """Everything a member's list prints, checked printable; addresses issued on ``highlight_date`` (default:
+    the newest issue date) are 今回追加分. Decrypts the passwords: callers are issuing services."""
     addresses = list(member.additional_addresses.filter(is_active=True).order_by("slot"))
     if highlight_date is None and addresses:
         highlight_date = max(a.issued_on for a in addresses)
-    issued_on = timezone.localdate()
     office = member.office
     blocks = []
     printed_any = False
@@ -269,35 +275,64 @@ def address_list_issue(
         fields[f"{label}のパスワード"] = b["password"]
         fields[f"{label}のID"] = b["login_id"]
     check_printable(fields)
-    data = render_pdf(render_to_string("pdf/address_list.html", {"doc": doc}), stylesheets=PDF_STYLESHEETS)
+    return PreparedList(
+        member_id=member.pk,
+        serial=doc["serial"],
+        doc=doc,
+        printed_any=printed_any,
+        content_hash=content_hash(doc),
+        highlight_date=highlight_date,
+        addresses=len(blocks),
+    )
+
+
+def address_lists_html(docs: list[dict]) -> str:
+    """The HTML document of one or more lists, each starting on a new page and numbering its own pages."""
+    return render_to_string("pdf/address_list.html", {"docs": docs})
+
+
+def _record_address_list(*, member: Member, prepared: PreparedList, reason: str, actor, issued_on: date, batch=None):
     previous = member.address_list_issues.filter(superseded_by__isnull=True).order_by("-issued_at", "-id").first()
     issue = AddressListIssue(
         member=member,
-        serial=doc["serial"],
+        serial=prepared.serial,
         issued_on=issued_on,
-        highlight_date=highlight_date,
+        highlight_date=prepared.highlight_date,
         reason=reason,
         issued_by=actor if getattr(actor, "is_authenticated", False) else None,
         office=getattr(actor, "office", None),
         supersedes=previous,
-        content_hash=content_hash(doc),
+        content_hash=prepared.content_hash,
     )
     issue.full_clean()
     issue.save()
-    audit.record(
-        "member.address_list.issued",
-        actor=actor,
-        target=issue,
-        member=member,
-        details={
-            "serial": issue.serial,
-            "reason": reason,
-            "reveal": printed_any,
-            "addresses": len(blocks),
-            "highlight_date": highlight_date.isoformat() if highlight_date else "",
-            "supersedes": previous.serial if previous else "",
-        },
-    )
+    details = {
+        "serial": issue.serial,
+        "reason": reason,
+        "reveal": prepared.printed_any,
+        "addresses": prepared.addresses,
+        "highlight_date": prepared.highlight_date.isoformat() if prepared.highlight_date else "",
+        "supersedes": previous.serial if previous else "",
+    }
+    if batch is not None:
+        details["batch"] = batch.pk
+    audit.record("member.address_list.issued", actor=actor, target=issue, member=member, details=details)
+    return issue
+
+
+@transaction.atomic
+def address_list_issue(
+    *, member: Member, actor, reason: str = AddressListIssue.Reason.LOST, highlight_date: date | None = None
+) -> tuple[AddressListIssue, bytes]:
+    """Issue the member's additional-address list; addresses issued on ``highlight_date`` are 今回追加分."""
+    _check_may_issue(actor, member)
+    if reason not in AddressListIssue.Reason.values:
+        raise ValidationError("発行理由を選んでください。")
+    member = Member.objects.select_for_update().select_related("office").get(pk=member.pk)
+    issued_on = timezone.localdate()
+    prepared = prepare_address_list(member, reason=reason, issued_on=issued_on, highlight_date=highlight_date)
+    data = render_pdf(address_lists_html([prepared.doc]), stylesheets=PDF_STYLESHEETS)
+    issue = _record_address_list(member=member, prepared=prepared, reason=reason, actor=actor, issued_on=issued_on)
     return issue, data
 
 
@@ -313,16 +348,17 @@ def batch_members(*, actor, office: SalesOffice, no_card_since: date | None):
     return qs.order_by("number")
 
 
-@transaction.atomic
-def batch_create(*, actor, office: SalesOffice, reason: str, no_card_since: date | None = None) -> BatchJob:
+def _check_may_batch(actor, office: SalesOffice, what: str) -> None:
     if not can_reveal(actor):
         raise PermissionDenied("パスワードを印字する権限がありません。")
     if not offices_visible_to(actor).filter(pk=office.pk).exists():
-        raise PermissionDenied("この営業所の会員証は発行できません。")
-    if reason not in Reason.values:
-        raise ValidationError("発行理由を選んでください。")
-    # One batch per office at a time: two batches finishing together would each supersede the same cards.
-    # The office row lock makes the check hold against a second request arriving at the same moment.
+        raise PermissionDenied(f"この営業所の{what}は発行できません。")
+
+
+def _lock_office_for_batch(office: SalesOffice) -> None:
+    """One batch per office at a time (cards or lists): two batches finishing together would each supersede
+    the same documents, and a double-clicked 「作成を開始」 must not start two. The office row lock makes the
+    check hold against a second request arriving at the same moment."""
     SalesOffice.objects.select_for_update().filter(pk=office.pk).first()
     active = BatchJob.objects.filter(office=office, status__in=BatchJob.ACTIVE).order_by("created_at").first()
     if active is not None:
@@ -330,13 +366,25 @@ def batch_create(*, actor, office: SalesOffice, reason: str, no_card_since: date
             f"{office.name}の一括発行（受付番号 {active.pk}、{active.get_status_display()}）が終わっていません。"
             "終わってから依頼してください（不要なら取り消してください）。"
         )
-    ids = list(batch_members(actor=actor, office=office, no_card_since=no_card_since).values_list("pk", flat=True))
+
+
+def _check_batch_size(ids: list[int]) -> None:
     if not ids:
         raise ValidationError("条件に合う会員がいません。")
     if len(ids) > settings.DOCUMENTS_BATCH_MAX_CARDS:
         raise ValidationError(
             f"一度に発行できるのは{settings.DOCUMENTS_BATCH_MAX_CARDS}件までです（{len(ids)}件が該当）。"
         )
+
+
+@transaction.atomic
+def batch_create(*, actor, office: SalesOffice, reason: str, no_card_since: date | None = None) -> BatchJob:
+    _check_may_batch(actor, office, "会員証")
+    if reason not in Reason.values:
+        raise ValidationError("発行理由を選んでください。")
+    _lock_office_for_batch(office)
+    ids = list(batch_members(actor=actor, office=office, no_card_since=no_card_since).values_list("pk", flat=True))
+    _check_batch_size(ids)
     job = BatchJob.objects.create(
         requested_by=actor,
         office=office,
@@ -351,6 +399,69 @@ def batch_create(*, actor, office: SalesOffice, reason: str, no_card_since: date
         target=job,
         office=office,
         details={"count": len(ids), "reason": reason, "no_card_since": str(no_card_since or "")},
+    )
+    from documents.tasks import render_batch
+
+    transaction.on_commit(lambda: render_batch.delay(job.pk))
+    return job
+
+
+def address_batch_members(*, actor, office: SalesOffice, issued_since: date | None = None, only_open: bool = False):
+    """The members an address-list batch would cover: active members of ``office`` visible to ``actor`` with an
+    active additional address (issued on or after ``issued_since``, when given). ``only_open``: only those with
+    an additional address whose password change is still open (未案内/案内済) in the current campaign; the
+    list is about the additional addresses (the main account is on the card)."""
+    from tracking.selectors import OPEN_STATUSES, current_campaign
+
+    addresses = AdditionalMailAddress.objects.filter(is_active=True)
+    if issued_since is not None:
+        addresses = addresses.filter(issued_on__gte=issued_since)
+    qs = members_visible_to(actor).filter(office=office, is_active=True, pk__in=addresses.values("member_id"))
+    if only_open:
+        campaign = current_campaign()
+        if campaign is None:
+            raise ValidationError("進行中のキャンペーンがないため、パスワード変更の状況で絞り込めません。")
+        open_rows = campaign.statuses.filter(
+            status__in=OPEN_STATUSES, address__isnull=False, address__is_active=True
+        ).values("member_id")
+        qs = qs.filter(pk__in=open_rows)
+    return qs.order_by("number")
+
+
+@transaction.atomic
+def address_batch_create(
+    *, actor, office: SalesOffice, reason: str, issued_since: date | None = None, only_open: bool = False
+) -> BatchJob:
+    """Ask for the additional-address lists of an office's members as one PDF, rendered in the background."""
+    _check_may_batch(actor, office, "追加メールアドレスリスト")
+    if reason not in AddressListIssue.Reason.values:
+        raise ValidationError("発行理由を選んでください。")
+    _lock_office_for_batch(office)
+    members = address_batch_members(actor=actor, office=office, issued_since=issued_since, only_open=only_open)
+    ids = list(members.values_list("pk", flat=True))
+    _check_batch_size(ids)
+    job = BatchJob.objects.create(
+        kind=BatchJob.Kind.ADDRESS_LISTS,
+        requested_by=actor,
+        office=office,
+        reason=reason,
+        issued_since=issued_since,
+        only_open=only_open,
+        member_ids=ids,
+        total=len(ids),
+    )
+    audit.record(
+        "documents.batch.requested",
+        actor=actor,
+        target=job,
+        office=office,
+        details={
+            "kind": job.kind,
+            "count": len(ids),
+            "reason": reason,
+            "issued_since": str(issued_since or ""),
+            "only_open": only_open,
+        },
     )
     from documents.tasks import render_batch
 
@@ -430,6 +541,37 @@ def write_cards_file(
     return "pdf"
 
 
+@dataclass(frozen=True)
+class _MemberDocuments:
+    """What differs between an office's card batch and its address-list batch: how one member's document is
+    prepared (its printed context, and the slim record the register needs, kept between chunks), how a chunk
+    of them becomes one HTML document, how one is recorded, and the names."""
+
+    prepare: Callable  # (member, job, issued_on) -> (printed context, slim prepared record)
+    to_html: Callable  # list of contexts -> one HTML document
+    record: Callable  # keyword arguments of _record_card / _record_address_list
+    entry_prefix: str
+    noun: str  # for the audit details and messages
+
+
+def _card_documents() -> _MemberDocuments:
+    def prepare(member, job, issued_on):
+        card = prepare_card(member, reason=job.reason, issued_on=issued_on)
+        return card.context, PreparedCard(card.member_id, card.serial, {}, card.password_printed, card.content_hash)
+
+    # cards_html looked up at call time (tests replace it to act between chunks).
+    return _MemberDocuments(prepare, lambda c: cards_html(c), _record_card, "membercards", "cards")
+
+
+def _list_documents() -> _MemberDocuments:
+    def prepare(member, job, issued_on):
+        p = prepare_address_list(member, reason=job.reason, issued_on=issued_on)
+        slim = PreparedList(p.member_id, p.serial, {}, p.printed_any, p.content_hash, p.highlight_date, p.addresses)
+        return p.doc, slim
+
+    return _MemberDocuments(prepare, lambda d: address_lists_html(d), _record_address_list, "addresslists", "lists")
+
+
 def batch_run(*, job_id: int) -> None:
     """Render a batch (called by the Celery task; safe to run twice: the job is claimed first)."""
     now = timezone.now()
@@ -443,6 +585,7 @@ def batch_run(*, job_id: int) -> None:
 
         bundle_job_run(job)
         return
+    kind = _list_documents() if job.kind == BatchJob.Kind.ADDRESS_LISTS else _card_documents()
     user = job.requested_by
     # Scope is checked again for the user who asked: their role or office may have changed since.
     if (
@@ -464,7 +607,7 @@ def batch_run(*, job_id: int) -> None:
     job.save(update_fields=["file_key", "file_name"])
     writer = storage.EncryptedWriter(area=AREA, name=job.file_name, key=job.file_key, file_id=str(job.uuid))
     issued_on = timezone.localdate()
-    prepared: list[PreparedCard] = []
+    prepared: list = []
     problems: list[str] = []
     skipped = len(job.member_ids) - len(ids)
 
@@ -477,14 +620,15 @@ def batch_run(*, job_id: int) -> None:
             chunk = []
             for pk in chunk_ids:
                 try:
-                    card = prepare_card(members[pk], reason=job.reason, issued_on=issued_on)
+                    context, slim = kind.prepare(members[pk], job, issued_on)
                 except ValidationError as exc:
+                    # An unprintable member is left out and listed on the batch page, the rest go on.
                     skipped += 1
                     problems.append(f"{members[pk].number}: {exc.messages[0]}")
                     continue
                 # Only what the register needs is kept between chunks; the printed contexts are dropped.
-                prepared.append(PreparedCard(card.member_id, card.serial, {}, card.password_printed, card.content_hash))
-                chunk.append(card.context)
+                prepared.append(slim)
+                chunk.append(context)
             if chunk:
                 yield chunk
 
@@ -499,7 +643,12 @@ def batch_run(*, job_id: int) -> None:
 
     try:
         file_format = write_cards_file(
-            contexts(), writer=writer, as_zip=len(ids) > settings.DOCUMENTS_BATCH_ZIP_THRESHOLD, on_chunk=progress
+            contexts(),
+            writer=writer,
+            as_zip=len(ids) > settings.DOCUMENTS_BATCH_ZIP_THRESHOLD,
+            on_chunk=progress,
+            to_html=kind.to_html,
+            entry_prefix=kind.entry_prefix,
         )
         size = writer.close()
     except BatchCancelled:
@@ -513,37 +662,44 @@ def batch_run(*, job_id: int) -> None:
         else:
             batch_fail(job, f"作成に失敗しました: {type(exc).__name__}")
         return
+    if not prepared:
+        storage.delete(area=AREA, name=job.file_name)
+        batch_fail(job, "どの会員も発行できませんでした。\n" + "\n".join(problems))
+        return
     try:
         if not batch_heartbeat(job.pk):  # recording thousands of cards takes a while: start it with a fresh beat
             raise BatchCancelled
-        _batch_finish(job, prepared=prepared, skipped=skipped, problems=problems, file_format=file_format, size=size)
+        _batch_finish(
+            job, kind=kind, prepared=prepared, skipped=skipped, problems=problems, file_format=file_format, size=size
+        )
     except BatchCancelled:
         storage.delete(area=AREA, name=job.file_name)
     except Exception as exc:
         # The register was rolled back: nothing was issued, so the file goes and the job says so. A job left
         # "running" would show 作成中 until the reaper, hiding the failure from the clerk.
         storage.delete(area=AREA, name=job.file_name)
-        logger.exception("batch %s failed while recording its cards", job.pk)
+        logger.exception("batch %s failed while recording its documents", job.pk)
         batch_fail(
             job, f"発行の記録に失敗しました（{type(exc).__name__}）。何も発行されていません。もう一度依頼してください。"
         )
 
 
 @transaction.atomic
-def _batch_finish(job, *, prepared, skipped, problems, file_format, size) -> None:
+def _batch_finish(job, *, kind: _MemberDocuments, prepared, skipped, problems, file_format, size) -> None:
     # The register is written only once the whole file exists: a cancelled or failed batch issued nothing.
     locked = BatchJob.objects.select_for_update().get(pk=job.pk)
     if locked.status != BatchJob.Status.RUNNING:
         raise BatchCancelled
-    # Each member's row is locked (in id order, so two finishing transactions cannot deadlock) before the card
-    # it supersedes is looked up: a single issue or another batch finishing meanwhile waits, then sees our card.
+    # Each member's row is locked (in id order, so two finishing transactions cannot deadlock) before the
+    # document it supersedes is looked up: a single issue or another batch finishing meanwhile waits, then sees
+    # ours.
     members = {
         m.pk: m
         for m in Member.objects.select_for_update().filter(pk__in=[p.member_id for p in prepared]).order_by("pk")
     }
     issued_on = timezone.localdate()
     for p in prepared:
-        _record_card(
+        kind.record(
             member=members[p.member_id],
             prepared=p,
             reason=job.reason,
@@ -567,7 +723,7 @@ def _batch_finish(job, *, prepared, skipped, problems, file_format, size) -> Non
         actor=job.requested_by,
         target=job,
         office=job.office,
-        details={"cards": len(prepared), "skipped": skipped, "format": file_format},
+        details={kind.noun: len(prepared), "skipped": skipped, "format": file_format},
     )
 
 
@@ -593,7 +749,10 @@ def reap_dead_batches() -> int:
     reaped = 0
     for job in dead.select_related("office"):
         beat = timezone.localtime(job.heartbeat_at or job.started_at)
-        what = "会員証は発行されていません。" if job.kind == BatchJob.Kind.CARDS else ""
+        what = {
+            BatchJob.Kind.CARDS: "会員証は発行されていません。",
+            BatchJob.Kind.ADDRESS_LISTS: "追加メールアドレスリストは発行されていません。",
+        }.get(job.kind, "")
         message = DEAD_BATCH_ERROR.format(at=f"{beat:%Y/%m/%d %H:%M:%S}", what=what)
         # Conditional on the beat we saw: a worker that was only slow and beat meanwhile keeps its job.
         if not BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.RUNNING, heartbeat_at=job.heartbeat_at).update(

@@ -9,9 +9,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from documents import services
-from documents.forms import AddressListIssueForm, BatchForm, CardIssueForm, PasswordResetForm
-from documents.models import BatchJob
+from documents import exports, services
+from documents.forms import AddressBatchForm, AddressListIssueForm, BatchForm, CardIssueForm, PasswordResetForm
+from documents.models import BatchJob, ExportJob
 from efnet import audit
 from efnet.auth_views import reauth_check
 from efnet.permissions import require_member_editor, require_reveal
@@ -168,6 +168,16 @@ def password_reset(request, pk):
     )
 
 
+def _batch_list_page(request, *, form=None, list_form=None):
+    jobs = visible_to(request.user, BatchJob.objects.select_related("office", "requested_by"))[:50]
+    context = {
+        "form": form or BatchForm(user=request.user),
+        "list_form": list_form or AddressBatchForm(user=request.user),
+        "jobs": jobs,
+    }
+    return render(request, "documents/batch_list.html", context)
+
+
 @require_reveal
 def batch_list(request):
     form = BatchForm(request.POST or None, user=request.user)
@@ -181,8 +191,25 @@ def batch_list(request):
         else:
             messages.success(request, f"{job.total}件の会員証の作成を開始しました。")
             return redirect("documents:batch_detail", pk=job.pk)
-    jobs = visible_to(request.user, BatchJob.objects.select_related("office", "requested_by"))[:50]
-    return render(request, "documents/batch_list.html", {"form": form, "jobs": jobs})
+    return _batch_list_page(request, form=form)
+
+
+@require_POST
+@require_reveal
+def address_batch_create(request):
+    """The 一括発行 page's second form: every member's additional-address list in one PDF."""
+    list_form = AddressBatchForm(request.POST, user=request.user)
+    if list_form.is_valid():
+        try:
+            job = services.address_batch_create(actor=request.user, **list_form.cleaned_data)
+        except ValidationError as exc:
+            list_form.add_error(None, exc)
+        except PermissionDenied:
+            list_form.add_error("office", "この営業所の追加メールアドレスリストは発行できません。")
+        else:
+            messages.success(request, f"{job.total}名の追加メールアドレスリストの作成を開始しました。")
+            return redirect("documents:batch_detail", pk=job.pk)
+    return _batch_list_page(request, list_form=list_form)
 
 
 @require_reveal
@@ -208,6 +235,14 @@ def batch_cancel(request, pk):
     return redirect("documents:batch_detail", pk=job.pk)
 
 
+def _batch_subject(job: BatchJob) -> str:
+    if job.kind == BatchJob.Kind.NOTICE_BUNDLE:
+        return f"{job.notice} FAX・印刷 {job.total}名"
+    if job.kind == BatchJob.Kind.ADDRESS_LISTS:
+        return f"{job.office.name} 追加メールアドレスリスト {job.total}名"
+    return f"{job.office.name} 会員証 {job.total}件"
+
+
 @require_http_methods(["GET", "POST"])
 @never_cache
 @require_reveal
@@ -226,9 +261,7 @@ def batch_download(request, pk):
     response = _reauth_needed(
         request,
         title="一括発行のダウンロード",
-        subject=f"{job.notice} FAX・印刷 {job.total}名"
-        if job.kind == BatchJob.Kind.NOTICE_BUNDLE
-        else f"{job.office.name} 会員証 {job.total}件",
+        subject=_batch_subject(job),
         back_url=reverse("documents:batch_detail", args=[job.pk]),
     )
     if response is not None:
@@ -241,6 +274,61 @@ def batch_download(request, pk):
     content_type = "application/zip" if job.file_format == "zip" else "application/pdf"
     # A notice's bundle carries no password, but names and addresses: the same one-time, no-store download.
     response = StreamingHttpResponse(stream, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{job.download_name}"'
+    response["Content-Length"] = str(job.file_size)
+    response["Cache-Control"] = "no-store"
+    messages.success(request, f"{job.download_name} をダウンロードしました。")
+    return _signal_download(request, response)
+
+
+# --- exports written in the background (documents.exports) ----------------------------------------------
+
+
+def _get_export_for_user(request, pk) -> ExportJob:
+    """Scoped like a batch: another office's export is a 404 (audited); head office's and admins' exports
+    (no office) are seen by them only. The file itself is the requester's alone."""
+    return get_visible_or_404(request.user, ExportJob.objects.select_related("office", "requested_by"), pk=pk)
+
+
+def export_detail(request, pk):
+    job = _get_export_for_user(request, pk)
+    return render(request, "documents/export_detail.html", {"job": job})
+
+
+def export_progress(request, pk):
+    job = _get_export_for_user(request, pk)
+    return render(request, "documents/_export_progress.html", {"job": job})
+
+
+@require_POST
+def export_cancel(request, pk):
+    job = _get_export_for_user(request, pk)
+    if job.requested_by_id != request.user.pk:
+        audit.record("access.denied", actor=request.user, target=job, office=job.office, details={"why": "not_owner"})
+        messages.error(request, "依頼したユーザーだけが取り消せます。")
+    elif exports.export_cancel(job=job, actor=request.user):
+        messages.info(request, "ファイルの作成を取り消しました。")
+    else:
+        messages.warning(request, "すでに終了しているため取り消せません。")
+    return redirect("documents:export_detail", pk=job.pk)
+
+
+@require_POST
+@never_cache
+def export_download(request, pk):
+    """One download, by the requester. The exports carry no password and their streamed form asks for no
+    fresh login, so neither does this (see documents.exports)."""
+    job = _get_export_for_user(request, pk)
+    if job.requested_by_id != request.user.pk:
+        audit.record("access.denied", actor=request.user, target=job, office=job.office, details={"why": "not_owner"})
+        messages.error(request, "このファイルは依頼したユーザーだけがダウンロードできます。")
+        return redirect("documents:export_detail", pk=job.pk)
+    try:
+        stream = exports.export_download(job=job, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("documents:export_detail", pk=job.pk)
+    response = StreamingHttpResponse(stream, content_type=job.content_type)
     response["Content-Disposition"] = f'attachment; filename="{job.download_name}"'
     response["Content-Length"] = str(job.file_size)
     response["Cache-Control"] = "no-store"

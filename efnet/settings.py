@@ -343,6 +343,9 @@ CELERY_BEAT_SCHEDULE["documents-purge-expired-batches"] = {
     "task": "documents.tasks.purge_expired_batches",
     "schedule": 15 * 60,
 }
+# Exports (call list, member export) with more rows than this are written by a worker into an encrypted file
+# with a progress bar and a one-time download (documents/exports.py) instead of streamed by the request.
+EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20000)
 # WeasyPrint logs every rendering step at INFO.
 LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 LOGGING["loggers"]["fontTools"] = {"level": "WARNING"}

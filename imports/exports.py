@@ -147,6 +147,31 @@ def members_export(*, user, encoding: str = "cp932") -> Iterator[bytes]:
     return csv_stream(member_rows(members_visible_to(user)), headers=[c.header for c in columns], encoding=encoding)
 
 
+MEMBER_EXPORT_NAME = "efnet-members.csv"
+
+
+def members_file(*, user, params: dict, fmt: str = "csv"):
+    """The member export as an ``ExportFile`` (documents.exports): streamed by the request, or written by a
+    worker beyond EXPORT_BACKGROUND_ROWS rows (members and their addresses), the same bytes either way."""
+    from django.core.exceptions import PermissionDenied
+
+    from documents.exports import ExportFile, counted
+    from efnet.permissions import can_edit_members
+
+    if not can_edit_members(user):
+        raise PermissionDenied("会員データを出力する権限がありません。")
+    encoding = params.get("encoding") if params.get("encoding") in ENCODINGS else "cp932"
+    members = members_visible_to(user)
+    rows = members.count() + AdditionalMailAddress.objects.filter(member__in=members).count()
+    headers = [c.header for c in export_columns(with_passwords=False)]
+
+    def produce(tick=None):
+        return csv_stream(counted(member_rows(members), tick), headers=headers, encoding=encoding)
+
+    content_type = f"text/csv; charset={'Shift_JIS' if encoding == 'cp932' else 'utf-8'}"
+    return ExportFile(name=MEMBER_EXPORT_NAME, content_type=content_type, rows=rows, produce=produce)
+
+
 def error_rows_csv(batch: ImportBatch) -> Iterator[bytes]:
     """The preview's error rows as CP932 CSV: the file's own columns (password cells left empty) after an
     error column, to fix in Excel and upload again."""

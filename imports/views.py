@@ -8,6 +8,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from documents.exports import export_job_create
+from documents.models import ExportJob
 from efnet import audit
 from efnet.auth_views import reauth_check
 from efnet.permissions import require_admin, require_member_editor
@@ -156,12 +158,25 @@ def batch_undo(request, pk):
 def export_members(request):
     form = ExportForm(request.GET)
     encoding = form.cleaned_data["encoding"] if form.is_valid() else "cp932"
-    audit.record("import.members_exported", actor=request.user, details={"encoding": encoding})
-    response = StreamingHttpResponse(
-        exports.members_export(user=request.user, encoding=encoding),
-        content_type=f"text/csv; charset={'Shift_JIS' if encoding == 'cp932' else 'utf-8'}",
-    )
-    response["Content-Disposition"] = 'attachment; filename="efnet-members.csv"'
+    params = {"encoding": encoding}
+    export = exports.members_file(user=request.user, params=params)
+    event = {"details": {"encoding": encoding, "rows": export.rows}}
+    if export.background:
+        # Beyond EXPORT_BACKGROUND_ROWS rows a worker writes the same file (documents.exports).
+        job = export_job_create(
+            actor=request.user,
+            source=ExportJob.Source.MEMBERS,
+            fmt="csv",
+            params=params,
+            export=export,
+            audit_action="import.members_exported",
+            audit_event=event,
+        )
+        messages.info(request, f"{export.rows:,}行あるため、ファイルをバックグラウンドで作成します。")
+        return redirect("documents:export_detail", pk=job.pk)
+    audit.record("import.members_exported", actor=request.user, **event)
+    response = StreamingHttpResponse(export.produce(None), content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.name}"'
     return response
 
 

@@ -167,3 +167,78 @@ def filename(campaign, office, fmt: str, now: datetime | None = None) -> str:
     where = office.code if office else "all"
     ext = "xlsx" if fmt == "xlsx" else "csv"
     return f"calllist_{where}_{now:%Y%m%d_%H%M}.{ext}"
+
+
+# The call list's formats: (CSV encoding or None for .xlsx, content type).
+FORMATS = {
+    "csv": ("cp932", "text/csv; charset=Shift_JIS"),
+    "csv-utf8": ("utf-8-sig", "text/csv; charset=utf-8"),
+    "xlsx": (None, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+def call_list_states(*, user, values: dict):
+    """member_states rows for the list filters, longest-waiting first when listing the incomplete (the member
+    list on screen and its export)."""
+    from django.db.models import F
+
+    from tracking import selectors
+    from tracking.models import Status
+
+    qs = selectors.member_states(user=user, campaign=values["campaign"], office=values["office"], text=values["q"])
+    qs = selectors.filter_member_state(qs, values["status"])
+    if values["status"] in (selectors.INCOMPLETE, Status.NOTIFIED, Status.NOT_NOTIFIED):
+        return qs.order_by(F("last_notice").asc(nulls_last=True), "member__number")
+    return qs.order_by("member__number")
+
+
+def call_list_export(*, user, values: dict, fmt: str):
+    """The call list of the filters ``values`` as an ``ExportFile`` (documents.exports): streamed by the request,
+    or written by a worker beyond EXPORT_BACKGROUND_ROWS, the same bytes either way."""
+    from documents.exports import ExportFile, counted, spooled_file
+
+    campaign = values["campaign"]
+    states = call_list_states(user=user, values=values)
+    encoding, content_type = FORMATS[fmt]
+    name = filename(campaign, values["office"], fmt)
+    if fmt == "xlsx":
+        title = f"{campaign.name} コールリスト"
+        spool, produce = spooled_file(
+            lambda out, tick: write_xlsx(counted(call_list_rows(states), tick), title=title, out=out)
+        )
+    else:
+        spool = None
+
+        def produce(tick=None):
+            return stream_csv(counted(call_list_rows(states), tick), encoding=encoding)
+
+    return ExportFile(name=name, content_type=content_type, rows=states.count(), produce=produce, spool=spool)
+
+
+def call_list_params(values: dict) -> dict:
+    """The filters as a background job keeps them (ids and strings)."""
+    return {
+        "campaign": values["campaign"].pk,
+        "office": values["office"].pk if values["office"] else None,
+        "status": values["status"],
+        "q": values["q"],
+    }
+
+
+def call_list_file(*, user, params: dict, fmt: str):
+    """The worker's side: the filters back from ``params``, for ``user`` (an office no longer theirs refuses)."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from efnet.scoping import offices_visible_to
+    from tracking.models import Campaign
+
+    campaign = Campaign.objects.filter(pk=params["campaign"]).first()
+    if campaign is None or fmt not in FORMATS:
+        raise ValidationError("キャンペーンが見つかりません。")
+    office = None
+    if params.get("office") is not None:
+        office = offices_visible_to(user).filter(pk=params["office"]).first()
+        if office is None:
+            raise PermissionDenied("この営業所は出力できません。")
+    values = {"campaign": campaign, "office": office, "status": params.get("status", ""), "q": params.get("q", "")}
+    return call_list_export(user=user, values=values, fmt=fmt)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -16,6 +15,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from documents.exports import export_job_create
+from documents.models import ExportJob
 from efnet import audit
 from efnet.ids import page_number, parse_id, parse_optional_id
 from efnet.middleware import public
@@ -96,13 +97,7 @@ def dashboard(request):
 
 def _member_queryset(request, values):
     """member_states rows for the list filters, longest-waiting first when listing the incomplete."""
-    qs = selectors.member_states(
-        user=request.user, campaign=values["campaign"], office=values["office"], text=values["q"]
-    )
-    qs = selectors.filter_member_state(qs, values["status"])
-    if values["status"] in (selectors.INCOMPLETE, Status.NOTIFIED, Status.NOT_NOTIFIED):
-        return qs.order_by(F("last_notice").asc(nulls_last=True), "member__number")
-    return qs.order_by("member__number")
+    return exports.call_list_states(user=request.user, values=values)
 
 
 MEMBER_SORTS = {
@@ -151,33 +146,26 @@ def member_list(request):
     )
 
 
-EXPORT_FORMATS = {
-    "csv": ("cp932", "text/csv; charset=Shift_JIS"),
-    "csv-utf8": ("utf-8-sig", "text/csv; charset=utf-8"),
-    "xlsx": (None, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-}
-
-
 def member_export(request, fmt):
     """The filtered member list as a call list file, streamed: CSV is written as the rows are read, .xlsx is
     built in a temporary file (openpyxl write-only) and sent from it, so memory stays flat whatever the size.
-    Audited, with its row count, before the first byte goes out."""
-    if fmt not in EXPORT_FORMATS:
+    Beyond EXPORT_BACKGROUND_ROWS rows a worker writes the same file (documents.exports) and the user gets a
+    page with its progress and a one-time download. Audited, with its row count, before the first byte goes
+    out (or the job is queued)."""
+    if fmt not in exports.FORMATS:
         return HttpResponseBadRequest("形式が正しくありません。")
     form, values = _filters(request)
     campaign = values["campaign"]
     if campaign is None:
         return _no_campaign(request)
-    states = _member_queryset(request, values)
+    export = exports.call_list_export(user=request.user, values=values, fmt=fmt)
     applied_office = values["office"] or request.user.office  # an office user's list is their office's
-    audit.record(
-        "tracking.calllist.exported",
-        actor=request.user,
-        office=applied_office,
-        target=campaign,
-        details={
+    event = {
+        "office": applied_office,
+        "target": campaign,
+        "details": {
             "format": fmt,
-            "rows": states.count(),
+            "rows": export.rows,
             "filters": {
                 "office": applied_office.name if applied_office else "すべての営業所",
                 "office_id": applied_office.pk if applied_office else None,
@@ -185,19 +173,28 @@ def member_export(request, fmt):
                 "q": values["q"],
             },
         },
-    )
-    rows = exports.call_list_rows(states)
-    encoding, content_type = EXPORT_FORMATS[fmt]
-    name = exports.filename(campaign, values["office"], fmt)
-    if fmt == "xlsx":
-        # Closed (and so deleted) by FileResponse once sent, which a context manager here would do too early.
-        spool = tempfile.TemporaryFile()  # noqa: SIM115
-        exports.write_xlsx(rows, title=f"{campaign.name} コールリスト", out=spool)
-        spool.seek(0)
-        response = FileResponse(spool, content_type=content_type, as_attachment=True, filename=name)
+    }
+    if export.background:
+        job = export_job_create(
+            actor=request.user,
+            source=ExportJob.Source.CALL_LIST,
+            fmt=fmt,
+            params=exports.call_list_params(values),
+            export=export,
+            audit_action="tracking.calllist.exported",
+            audit_event=event,
+        )
+        messages.info(request, f"{export.rows:,}件あるため、ファイルをバックグラウンドで作成します。")
+        return redirect("documents:export_detail", pk=job.pk)
+    audit.record("tracking.calllist.exported", actor=request.user, **event)
+    if export.spool is not None:
+        # Closed (and so deleted) by FileResponse once sent.
+        response = FileResponse(
+            export.spool(None), content_type=export.content_type, as_attachment=True, filename=export.name
+        )
     else:
-        response = StreamingHttpResponse(exports.stream_csv(rows, encoding=encoding), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response = StreamingHttpResponse(export.produce(None), content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.name}"'
     response["Cache-Control"] = "no-store"
     return response
 

@@ -88,3 +88,39 @@ def test_kill_9_mid_batch_fails_the_job_by_its_heartbeat_and_deletes_its_file(wo
     assert "応答しなくなったため中止しました" in job.error
     assert not storage.exists(area=AREA, name=name) and job.file_name == ""
     assert MemberCard.objects.count() == 0  # nothing was issued
+
+
+def test_kill_9_mid_address_list_batch_fails_the_job_and_issues_no_list(world, broker, workers):
+    from mailaddresses.models import AddressListIssue
+    from tests.factories import AddressFactory
+
+    members = [MemberFactory(office=world.office_a) for _ in range(30)]
+    for member in members:
+        AddressFactory(member=member, slot=1)
+    worker = workers(
+        queue=broker,
+        smtp_port=9,  # unused: this worker sends no mail
+        extra_env={"DOCUMENTS_RENDER_PROCESSES": "0", "DOCUMENTS_BATCH_CHUNK_SIZE": "1"},
+    )
+    job = services.address_batch_create(actor=world.clerk_a, office=world.office_a, reason="紛失再発行")
+    deadline = time.monotonic() + 90
+    while not BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.RUNNING, done_count__gte=2).exists():
+        assert time.monotonic() < deadline, "the worker never got going"
+        time.sleep(0.1)
+    job.refresh_from_db()
+    name = job.file_name
+    output = worker.output()
+    worker.kill()
+    passwords = [a.password for m in members for a in m.additional_addresses.all()]
+    assert not any(p in output for p in passwords)
+
+    with override_settings(DOCUMENTS_BATCH_HEARTBEAT_SECONDS=3):
+        deadline = time.monotonic() + 60
+        while not services.reap_dead_batches():
+            assert time.monotonic() < deadline, "the dead batch was never failed"
+            time.sleep(0.5)
+
+    job.refresh_from_db()
+    assert job.status == BatchJob.Status.FAILED and "追加メールアドレスリストは発行されていません" in job.error
+    assert not storage.exists(area=AREA, name=name) and job.file_name == ""
+    assert AddressListIssue.objects.count() == 0
