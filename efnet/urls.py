@@ -14,6 +14,7 @@ urlpatterns = [
     path("login/verify/", auth_views.verify_view, name="login_verify"),
     path("logout/", auth_views.logout_view, name="logout"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("audit/export/<str:fmt>/", views.audit_log_export, name="audit_log_export"),
     path("members/", include("members.urls")),
     path("tracking/", include("tracking.urls")),
     path("documents/", include("documents.urls")),
