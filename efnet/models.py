@@ -66,7 +66,12 @@ class AuditEvent(models.Model):
     )
     actor_name = models.CharField(_("操作者名"), max_length=150, blank=True)
     actor_office = models.ForeignKey(
-        "members.SalesOffice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "members.SalesOffice",
+        verbose_name=_("操作者の営業所"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     office = models.ForeignKey(
         "members.SalesOffice",
@@ -77,11 +82,11 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     action = models.CharField(_("操作"), max_length=80, db_index=True)
-    target_type = models.CharField(max_length=80, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
+    target_type = models.CharField(_("対象の種類"), max_length=80, blank=True)
+    target_id = models.CharField(_("対象の番号"), max_length=64, blank=True)
     target_repr = models.CharField(_("対象"), max_length=200, blank=True)
     # Plain id, no constraint: the log outlives the member it speaks of.
-    member_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    member_id = models.BigIntegerField(_("会員の内部番号"), null=True, blank=True, db_index=True)
     ip = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
     details = models.JSONField(_("詳細"), default=dict, blank=True)
 
