@@ -166,6 +166,9 @@ def audit_log_export(request, fmt):
     if fmt not in AUDIT_EXPORT_ENCODINGS:
         return HttpResponseBadRequest("形式が正しくありません。")
     form = AuditFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # Not the whole log because of a mistyped filter.
+        return HttpResponseBadRequest("絞り込みの条件が正しくありません。")
     events = _audit_events(form)
     audit.record(
         "audit.exported",

@@ -179,3 +179,10 @@ def test_offices_cannot_export_the_log(client, world, persona):
     login(client, world.persona(persona))
     assert client.get(reverse("audit_log_export", args=["csv"])).status_code == 403
     assert not AuditEvent.objects.filter(action="audit.exported").exists()
+
+
+def test_a_mistyped_filter_exports_nothing(client, world):
+    login(client, world.head)
+    response = client.get(reverse("audit_log_export", args=["csv"]), {"since": "昨日"})
+    assert response.status_code == 400
+    assert not AuditEvent.objects.filter(action="audit.exported").exists()
