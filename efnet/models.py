@@ -1,5 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -97,7 +99,10 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["member_id", "created_at"])]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+        from efnet.audit_labels import describe
+
+        when = date_format(timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT") if self.created_at else ""
+        return f"{when} {describe(self.action)} {self.target_repr}".strip()
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.formats import date_format
+
 from tracking.models import StatusChange
 
 # Plain words for the audit actions a member page shows; others take the audit log's (efnet.audit_labels).
@@ -119,7 +121,7 @@ def member_timeline(member, *, limit: int = 100) -> list[Entry]:
         title = f"{label}：{c.from_status} → {c.to_status}"
         if not c.applied:
             title += "（他の変更と重なったため未反映）"
-        parts = [c.source or "", c.status_on.strftime("%Y/%m/%d") if c.status_on else "", c.note]
+        parts = [c.source or "", date_format(c.status_on, "SHORT_DATE_FORMAT") if c.status_on else "", c.note]
         entries.append(
             Entry(
                 at=c.created_at,
