@@ -193,6 +193,11 @@ DETAIL_LABELS = {
     "action": "種類",
 }
 
+# Keys whose meaning depends on the event.
+ACTION_DETAIL_LABELS = {
+    "access.denied": {"status": "応答コード", "method": "要求の種類", "path": "アドレス"},
+}
+
 # Codes that appear as values (why a request was refused, a format, a channel, a decision…).
 VALUE_LABELS = {
     "permission_denied": "権限がない",
@@ -302,9 +307,10 @@ def _counts(counts: dict) -> str:
 
 def detail_pairs(details: dict | None, action: str = "") -> Iterator[tuple[str, str]]:
     """(label, value) for each detail, in stored order: 「項目: 値」 text, never a Python repr."""
+    labels = {**DETAIL_LABELS, **ACTION_DETAIL_LABELS.get(action, {})}
     for key, value in (details or {}).items():
         key = str(key)
-        label = DETAIL_LABELS.get(key, key)
+        label = labels.get(key, key)
         if key == "changed" and isinstance(value, dict):
             yield label, _changed(value, action)
         elif key == "counts" and isinstance(value, dict):

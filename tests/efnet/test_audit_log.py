@@ -87,7 +87,7 @@ def test_details_are_label_value_pairs_never_a_dict_repr():
     changed = audit_labels.details_text({"changed": {"phone": ["06-1", "06-2"]}}, "member.updated")
     assert changed == "変更: 電話番号: 06-1 → 06-2"
     why = audit_labels.details_text({"path": "/audit/", "why": "head_office_required"}, "access.denied")
-    assert why == "画面: /audit/ / 理由: 本社の権限がない"
+    assert why == "アドレス: /audit/ / 理由: 本社の権限がない"
 
 
 def test_the_page_shows_descriptions_and_details_in_japanese(client, world):
