@@ -1,7 +1,8 @@
 """No English words on any page a clerk, head office or an admin sees, except proper names.
 
 Every GET URL of the access matrix (tests/url_specs/) is fetched as every persona, for office A's and office B's
-objects (the ones the persona may see), plus the Django admin's pages for an admin (index, each model's list,
+objects (the ones the persona may see), the public pages (login, the member's self-report page) logged out,
+plus the Django admin's pages for an admin (index, each model's list,
 add and change form). From each HTML answer the visible text is taken (scripts, styles and elements marked
 ``data-user-text`` left out: those show what members and staff wrote) with the words people read in
 attributes (title, placeholder, aria-label, alt, a button's value). Every ASCII word of two letters or more
@@ -99,7 +100,7 @@ DATA_WORDS = {"example", "jp", "ne", "biglobe", "mail", "efnet", "demo", "com", 
 SKIP_TAGS = {"script", "style", "template", "noscript", "bdi"}
 ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*[A-Za-z0-9]|[A-Za-z]{2,}")
-PERSONAS = ("admin", "head", "clerk_a", "reader_a")
+PERSONAS = ("admin", "head", "clerk_a", "reader_a", "anonymous")
 SPECS = all_specs()
 
 
@@ -191,7 +192,7 @@ def _html(response) -> str | None:
 
 def _pages(client, world, persona):
     for name, spec in sorted(SPECS.items()):
-        if spec.method != "GET":
+        if spec.method != "GET" or (persona == "anonymous" and spec.access != "public"):
             continue
         for own in (True, False) if persona in ("head", "admin") else (True,):
             url = reverse(name, kwargs=spec.kwargs(world, own) if spec.kwargs else {})
@@ -235,7 +236,10 @@ def test_no_page_shows_an_english_word(client, busy_world):
     found: dict[str, set[str]] = defaultdict(set)
     pages = 0
     for persona in PERSONAS:
-        login(client, world.persona(persona))
+        if persona == "anonymous":
+            client.logout()  # the login pages and the member's self-report page as their readers see them
+        else:
+            login(client, world.persona(persona))
         for url, response in _pages(client, world, persona):
             html = _html(response)
             if html is None:
