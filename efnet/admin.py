@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.templatetags import admin_list
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.templatetags.static import static
 from django.utils.html import format_html
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -15,14 +16,11 @@ if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)
 
 
-_boolean_icon = admin_list._boolean_icon
-
-
 def _japanese_boolean_icon(field_val):
     """Django's yes/no icon, with its alt text in Japanese (Django writes True/False/None)."""
-    icon = _boolean_icon(field_val)
+    name = {True: "yes", False: "no", None: "unknown"}[field_val]
     alt = {True: "はい", False: "いいえ", None: "不明"}[field_val]
-    return format_html('<img src="{}" alt="{}">', icon.split('src="', 1)[1].split('"', 1)[0], alt)
+    return format_html('<img src="{}" alt="{}">', static(f"admin/img/icon-{name}.svg"), alt)
 
 
 # The admin looks the function up in this module on every call (admin.utils, admin.helpers).
