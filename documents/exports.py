@@ -27,6 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from documents import storage
 from documents.models import ExportJob
@@ -273,7 +274,7 @@ def reap_dead_exports() -> int:
             pk=job.pk, status=ExportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
         ).update(
             status=ExportJob.Status.FAILED,
-            error=DEAD_EXPORT_ERROR.format(at=f"{beat:%Y/%m/%d %H:%M:%S}"),
+            error=DEAD_EXPORT_ERROR.format(at=date_format(beat, "SHORT_DATETIME_FORMAT")),
             finished_at=timezone.now(),
         ):
             continue

@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.formats import date_format
 
 from documents import storage
 from documents.models import BatchJob
@@ -753,7 +754,7 @@ def reap_dead_batches() -> int:
             BatchJob.Kind.CARDS: "会員証は発行されていません。",
             BatchJob.Kind.ADDRESS_LISTS: "追加メールアドレスリストは発行されていません。",
         }.get(job.kind, "")
-        message = DEAD_BATCH_ERROR.format(at=f"{beat:%Y/%m/%d %H:%M:%S}", what=what)
+        message = DEAD_BATCH_ERROR.format(at=date_format(beat, "SHORT_DATETIME_FORMAT"), what=what)
         # Conditional on the beat we saw: a worker that was only slow and beat meanwhile keeps its job.
         if not BatchJob.objects.filter(pk=job.pk, status=BatchJob.Status.RUNNING, heartbeat_at=job.heartbeat_at).update(
             status=BatchJob.Status.FAILED, error=message, finished_at=timezone.now()

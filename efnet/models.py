@@ -1,5 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -66,7 +68,12 @@ class AuditEvent(models.Model):
     )
     actor_name = models.CharField(_("操作者名"), max_length=150, blank=True)
     actor_office = models.ForeignKey(
-        "members.SalesOffice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "members.SalesOffice",
+        verbose_name=_("操作者の営業所"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     office = models.ForeignKey(
         "members.SalesOffice",
@@ -77,11 +84,11 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     action = models.CharField(_("操作"), max_length=80, db_index=True)
-    target_type = models.CharField(max_length=80, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
+    target_type = models.CharField(_("対象の種類"), max_length=80, blank=True)
+    target_id = models.CharField(_("対象の番号"), max_length=64, blank=True)
     target_repr = models.CharField(_("対象"), max_length=200, blank=True)
     # Plain id, no constraint: the log outlives the member it speaks of.
-    member_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    member_id = models.BigIntegerField(_("会員の内部番号"), null=True, blank=True, db_index=True)
     ip = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
     details = models.JSONField(_("詳細"), default=dict, blank=True)
 
@@ -92,7 +99,10 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["member_id", "created_at"])]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+        from efnet.audit_labels import describe
+
+        when = date_format(timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT") if self.created_at else ""
+        return f"{when} {describe(self.action)} {self.target_repr}".strip()
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -164,6 +164,8 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 OTP_TOTP_ISSUER = "EF-net 事務局"
 
 LANGUAGE_CODE = "ja"
+# One date format per purpose (efnet/formats/__init__.py).
+FORMAT_MODULE_PATH = ["efnet.formats"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True

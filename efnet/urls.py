@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.logout_view, name="logout"),
     path("account/", auth_views.account_view, name="account"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("audit/export/<str:fmt>/", views.audit_log_export, name="audit_log_export"),
     path("members/", include("members.urls")),
     path("tracking/", include("tracking.urls")),
     path("documents/", include("documents.urls")),

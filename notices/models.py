@@ -113,8 +113,8 @@ class Notice(models.Model):
     # Set while the mail server cannot be reached (refused, no greeting): sending waits and tries again without
     # charging the deliveries an attempt; cleared by the first connection that succeeds.
     smtp_waiting_since = models.DateTimeField(_("メールサーバー待ち"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -182,14 +182,14 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
     next_attempt_at = models.DateTimeField(_("次回試行"), null=True, blank=True)
     # When a task for this row was last put on the queue: the periodic re-dispatch skips rows queued recently.
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("送信待ちに入れた日時"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("送信開始日時"), null=True, blank=True)
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
-    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+    message_id = models.CharField(_("メッセージID"), max_length=255, blank=True)
     last_error = models.CharField(_("エラー"), max_length=500, blank=True)
     # The member's pending accounts were marked 案内済 (tracking) for this delivery; retried until they are.
-    tracking_done = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    tracking_done = models.BooleanField(_("変更状況に反映済み"), default=False)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
     class Meta:
         ordering = ["id"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.formats import date_format
+
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40
 
@@ -52,7 +54,8 @@ def completion_chart(series: list[tuple[date, int]], *, total: int, deadline: da
         x_ticks.append((x(day), f"{day.month}/{day.day}"))
     done = series[-1][1]
     pct = f"{100 * done / total:.1f}%" if total else "—"
-    summary = f"{first:%Y/%m/%d}から{series[-1][0]:%Y/%m/%d}までの完了アカウント数の累計：{done}件（{pct}）"
+    since, until = date_format(first, "SHORT_DATE_FORMAT"), date_format(series[-1][0], "SHORT_DATE_FORMAT")
+    summary = f"{since}から{until}までの完了アカウント数の累計：{done}件（{pct}）"
     return Chart(
         width=WIDTH,
         height=HEIGHT,

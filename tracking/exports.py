@@ -20,6 +20,8 @@ from typing import IO
 
 from django.utils import timezone
 
+from efnet.formats import csv_date
+
 # The columns of the member list on screen, in its order, then empty ones for the caller to fill in.
 HEADERS = [
     "会員番号",
@@ -68,7 +70,7 @@ def call_list_rows(states, *, campaign=None) -> Iterable[list[str]]:
     blanks = [""] * len(CALL_RESULT_HEADERS)
     for *member, office, state, labels, last_notice in rows.iterator(chunk_size=CHUNK):
         if last_notice:
-            last = timezone.localtime(last_notice).strftime("%Y/%m/%d")
+            last = csv_date(last_notice)
             waiting = str((today - timezone.localdate(last_notice)).days)
         else:
             last, waiting = "未案内", ""

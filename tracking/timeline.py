@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.formats import date_format
+
 from tracking.models import StatusChange
 
-# Plain words for the audit actions a member page shows. Unknown actions fall back to their code.
+# Plain words for the audit actions a member page shows; others take the audit log's (efnet.audit_labels).
 ACTION_LABELS = {
     "member.created": "会員を登録",
     "member.updated": "会員情報を変更",
@@ -38,12 +40,6 @@ ACTION_LABELS = {
 SYSTEM_ACTOR = "システム"
 # Covered by the StatusChange rows, which say more.
 SKIP_ACTIONS = {"tracking.status.changed", "tracking.status.refused_stale"}
-PREFIX_LABELS = {
-    "member.card": "会員証",
-    "member.address_list": "追加メールアドレスリスト",
-    "document": "書類",
-    "notice": "案内",
-}
 
 
 @dataclass
@@ -60,10 +56,9 @@ class Entry:
 def _label(action: str) -> str:
     if action in ACTION_LABELS:
         return ACTION_LABELS[action]
-    for prefix, label in PREFIX_LABELS.items():
-        if action.startswith(prefix):
-            return f"{label}（{action}）"
-    return action
+    from efnet.audit_labels import describe
+
+    return describe(action)
 
 
 def _detail(details: dict) -> str:
@@ -126,7 +121,7 @@ def member_timeline(member, *, limit: int = 100) -> list[Entry]:
         title = f"{label}：{c.from_status} → {c.to_status}"
         if not c.applied:
             title += "（他の変更と重なったため未反映）"
-        parts = [c.source or "", c.status_on.strftime("%Y/%m/%d") if c.status_on else "", c.note]
+        parts = [c.source or "", date_format(c.status_on, "SHORT_DATE_FORMAT") if c.status_on else "", c.note]
         entries.append(
             Entry(
                 at=c.created_at,

@@ -12,6 +12,7 @@ from django.http import FileResponse, HttpResponseBadRequest, StreamingHttpRespo
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -261,7 +262,7 @@ def _back_to_list(request):
 
 def _stale_message(row) -> str:
     who = row.recorded_by.username if row.recorded_by else "本人報告・案内送付"
-    when = timezone.localtime(row.updated_at).strftime("%-m/%-d %H:%M")
+    when = date_format(timezone.localtime(row.updated_at), "SHORT_DATETIME_FORMAT")
     return f"{row.member.number} {row.account_label}（{who}、{when}に「{row.status}」）"
 
 

@@ -59,3 +59,16 @@ def test_an_admin_resets_a_clerks_second_factor_and_it_is_audited(client, world)
 def test_the_device_admin_with_its_key_material_is_not_offered(client, world):
     login(client, world.admin)
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
+
+
+def test_permissions_and_yes_no_icons_read_in_japanese(client, world):
+    """Permission names are stored in English ("Can add group") and Django's yes/no icons say True/False."""
+    from django.contrib.auth.models import Group
+
+    login(client, world.admin)
+    group = Group.objects.order_by("pk").first()
+    html = client.get(reverse("admin:auth_group_change", args=[group.pk])).content.decode()
+    assert "認証と認可 | グループ | 追加" in html and "Can add" not in html
+    assert "保存されたパスワードを表示・印字できる" in html  # a permission of our own keeps its Japanese name
+    users = client.get(reverse("admin:efnet_user_changelist")).content.decode()
+    assert 'alt="はい"' in users and 'alt="True"' not in users

@@ -59,7 +59,7 @@ def test_the_list_is_paginated_and_filtered_by_office(client, world, members):
     login(client, world.head)
     response = client.get(reverse("members:search"), {"office": world.office_b.pk})
     body = response.content.decode()
-    assert "57件" in body  # 55 + member_b + 012346
+    assert "57名" in body  # 55 + member_b + 012346
     assert "1 / 2 ページ" in body
 
 

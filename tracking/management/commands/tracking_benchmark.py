@@ -85,7 +85,7 @@ class Command(BaseCommand):
             ],
             batch_size=2000,
         )
-        self.stdout.write(f"{n}人・{n}アカウントを作成：{time.perf_counter() - start:.1f}秒")
+        self.stdout.write(f"{n}名・{n}アカウントを作成：{time.perf_counter() - start:.1f}秒")
         return campaign
 
     def _measure(self, campaign):
@@ -101,11 +101,11 @@ class Command(BaseCommand):
             ("営業所別の集計（dashboard_rows）", lambda: selectors.dashboard_rows(user=head, campaign=campaign)),
             ("完了の推移（completion_series）", lambda: selectors.completion_series(user=head, campaign=campaign)),
             (
-                "待っている会員 先頭20人",
+                "待っている会員 先頭20名",
                 lambda: selectors.waiting_members(user=head, campaign=campaign),
             ),
             (
-                "会員一覧（未完了）件数＋1ページ目50人",
+                "会員一覧（未完了）件数＋1ページ目50名",
                 lambda: (
                     selectors.filter_member_state(
                         selectors.member_states(user=head, campaign=campaign), "未完了"
