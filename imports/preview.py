@@ -51,7 +51,7 @@ class Cancelled(Exception):
 
 
 def chunk_size() -> int:
-    return getattr(settings, "IMPORTS_CHUNK_SIZE", 2000)
+    return getattr(settings, "IMPORTS_CHUNK_SIZE", 5000)
 
 
 def jsonable(value):
