@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -84,6 +84,7 @@ class Touched(NamedTuple):
 
     search: set[int]
     progress: set[int]
+    copies: set[int] = set()  # office or active flags changed: their status rows' copies are refreshed too
 
 
 def _refresh_derived(touched: Touched) -> None:
@@ -94,29 +95,15 @@ def _refresh_derived(touched: Touched) -> None:
     if touched.search:
         refresh_search_keys(touched.search)
     if touched.progress:
-        progress.refresh_set_based(member_ids=touched.progress)
+        progress.refresh_set_based(member_ids=touched.progress, copies_of=touched.copies)
 
 
-def analyze_tables() -> None:
-    """Refresh PostgreSQL's statistics of the tables an import writes. An import can grow them many times over
-    (the office's first file fills an empty database): with the statistics of before, the planner takes the
-    set-based statements of the next step for small-table work (sequential scans and hash joins instead of
-    index lookups by member). Called when a step starts; ANALYZE reads a sample, well under a second."""
-    if connection.vendor != "postgresql":
-        return
-    tables = [m._meta.db_table for m in (Member, AdditionalMailAddress, AccountStatus, MemberProgress, ImportRow)]
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(t) for t in tables)}")
-
-
-def apply_next_chunk(*, batch_id: int, actor_id: int | None, last_kind: str | None = None) -> str | None:
-    """Apply one chunk of pending rows; returns the kind of rows applied, None when nothing is left (or the batch
-    is no longer applying). ``last_kind``: the previous chunk's, so the statistics are refreshed when a phase
-    (members, addresses, statuses) starts."""
+def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
+    """Apply one chunk of pending rows; False when nothing is left (or the batch is no longer applying)."""
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
         if batch.status != ImportBatch.Status.APPLYING:
-            return None
+            return False
         if batch.cancel_requested:
             raise ApplyCancelled
         for kind in PHASES:
@@ -124,9 +111,7 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None, last_kind: str | No
             if rows:
                 break
         else:
-            return None
-        if last_kind is not None and kind != last_kind:
-            analyze_tables()  # after the members (or addresses) went in, not before: fresh, not empty, tables
+            return False
         apply = {"member": _apply_members, "address": _apply_addresses, "status": _apply_statuses}[kind]
         _refresh_derived(apply(batch, rows, actor_id))
         # Applied or refused, the file's password no longer stays in the batch (written in the same UPDATE).
@@ -135,7 +120,7 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None, last_kind: str | No
         bulk_set(ImportRow, rows, ["state", "target_id", "after", "before", "refusal", "password"])
         batch.progress_done += len(rows)
         ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
-        return kind
+        return True
 
 
 def _refuse(row: ImportRow, message: str) -> None:
@@ -202,7 +187,11 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
         row.state = ImportRow.State.APPLIED
         row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
     bulk_set(Member, changed, [*MEMBER_FIELDS, "office", "updated_at"])
-    return Touched(search={m.pk for m in changed}, progress={m.pk for _, m in creating} | {m.pk for m in changed})
+    # New members' status rows were written with their copies; an update may have moved a member's office.
+    moved = {r.target_id for r in updates if r.state == ImportRow.State.APPLIED and "office" in r.values}
+    return Touched(
+        search={m.pk for m in changed}, progress={m.pk for _, m in creating} | {m.pk for m in changed}, copies=moved
+    )
 
 
 def _member_state(member: Member) -> dict:
@@ -558,7 +547,7 @@ def undo(batch: ImportBatch) -> dict:
     applied.update(state=ImportRow.State.UNDONE)
     # The members that remain: keys and progress as before.
     remaining = set(any_of(Member.objects, "number", touched_numbers).values_list("pk", flat=True))
-    _refresh_derived(Touched(search=remaining, progress=remaining))
+    _refresh_derived(Touched(search=remaining, progress=remaining, copies=remaining))
     return counts
 
 

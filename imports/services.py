@@ -248,8 +248,7 @@ def batch_apply_run(*, batch_id: int) -> None:
         _fail(batch, "取込の権限がなくなったため中止しました（適用済みの行は取り消せます）。")
         return
     try:
-        kind = None
-        while kind := applying.apply_next_chunk(batch_id=batch.pk, actor_id=actor.pk, last_kind=kind):
+        while applying.apply_next_chunk(batch_id=batch.pk, actor_id=actor.pk):
             pass
     except applying.ApplyCancelled:
         _finish(batch, actor, cancelled=True)
@@ -326,7 +325,6 @@ def batch_undo(*, batch: ImportBatch, actor) -> dict:
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     if not can_undo(batch):
         raise ValidationError("この取込は取り消せません。")
-    applying.analyze_tables()
     blockers = applying.undo_blockers(batch)
     if blockers:
         audit.record("import.undo_refused", actor=actor, target=batch, details={"blockers": blockers[:5]})
