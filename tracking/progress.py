@@ -178,10 +178,26 @@ def refresh_set_based(*, member_ids: Iterable[int], copies_of: Iterable[int] = (
             cursor.execute("SELECT id FROM members_member WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE", [part])
         for start in range(0, len(copies), 5000):
             cursor.execute(_SQL_COPIES, [copies[start : start + 5000]])
+        upsert = _upsert_sql()
         for start in range(0, len(ids), 5000):
             part = ids[start : start + 5000]
             cursor.execute(_SQL_STALE, [part])
-            cursor.execute(_SQL_UPSERT, [part])
+            cursor.execute(upsert, [part])
+
+
+def _upsert_sql() -> str:
+    """The upsert, with ``has_email`` (the member has a mail address) where MemberProgress keeps it."""
+    from tracking.models import MemberProgress
+
+    if not any(f.name == "has_email" for f in MemberProgress._meta.get_fields()):
+        return _SQL_UPSERT.replace("/*E*/", "").replace("/*EV*/", "").replace("/*EX*/", "")
+    return (
+        _SQL_UPSERT.replace("/*E*/", ", has_email")
+        .replace("/*EV*/", ", COALESCE(m.email, '') <> ''")
+        .replace("/*EX*/", ", has_email = EXCLUDED.has_email")
+        .replace("p.pending_labels) IS", "p.pending_labels, p.has_email) IS")
+        .replace("EXCLUDED.pending_labels)\n", "EXCLUDED.pending_labels, EXCLUDED.has_email)\n")
+    )
 
 
 # The status rows' copies of the member's office and of "counts" (member active, and its address active).
@@ -219,10 +235,10 @@ WHERE p.id IN (
 _SQL_UPSERT = """
 INSERT INTO tracking_memberprogress AS p
     (campaign_id, member_id, office_id, state, n_not_notified, n_notified, n_done, n_excluded, last_notice,
-     pending_labels)
+     pending_labels/*E*/)
 SELECT g.campaign_id, ids.member_id, m.office_id,
        CASE WHEN g.n1 > 0 THEN '未案内' WHEN g.n2 > 0 THEN '案内済' WHEN g.n3 > 0 THEN '完了' ELSE '対象外' END,
-       g.n1, g.n2, g.n3, g.n4, g.last_notice, g.labels
+       g.n1, g.n2, g.n3, g.n4, g.last_notice, g.labels/*EV*/
 FROM unnest(%s::bigint[]) AS ids(member_id)
 JOIN members_member AS m ON m.id = ids.member_id
 CROSS JOIN LATERAL (
@@ -245,7 +261,7 @@ CROSS JOIN LATERAL (
 ON CONFLICT (campaign_id, member_id) DO UPDATE SET
     office_id = EXCLUDED.office_id, state = EXCLUDED.state, n_not_notified = EXCLUDED.n_not_notified,
     n_notified = EXCLUDED.n_notified, n_done = EXCLUDED.n_done, n_excluded = EXCLUDED.n_excluded,
-    last_notice = EXCLUDED.last_notice, pending_labels = EXCLUDED.pending_labels
+    last_notice = EXCLUDED.last_notice, pending_labels = EXCLUDED.pending_labels/*EX*/
 WHERE (p.office_id, p.state, p.n_not_notified, p.n_notified, p.n_done, p.n_excluded, p.last_notice,
        p.pending_labels) IS DISTINCT FROM
       (EXCLUDED.office_id, EXCLUDED.state, EXCLUDED.n_not_notified, EXCLUDED.n_notified, EXCLUDED.n_done,
