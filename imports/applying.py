@@ -28,7 +28,7 @@ from efnet.fields import Sealed
 from imports.models import ImportBatch, ImportRow
 from imports.preview import MEMBER_SNAPSHOT, chunk_size, jsonable
 from mailaddresses.models import AdditionalMailAddress
-from members.models import Member, refresh_search_keys
+from members.models import Member, member_search_key, refresh_search_keys
 from tracking import progress
 from tracking.models import AccountStatus, Campaign, MemberProgress, Source, Status, StatusChange
 
@@ -78,16 +78,24 @@ class ApplyCancelled(Exception):
     pass
 
 
-def _refresh_derived(kind: str, member_numbers: set[str]) -> None:
+class Touched(NamedTuple):
+    """The members whose derived data a chunk may have changed: search keys (name, kana, user ID, mail
+    address, additional addresses) and stored tracking progress (statuses, office, new accounts)."""
+
+    search: set[int]
+    progress: set[int]
+    copies: set[int] = set()  # office or active flags changed: their status rows' copies are refreshed too
+
+
+def _refresh_derived(touched: Touched) -> None:
     """The bulk writes here go around the models' save() and querysets, which keep each member's search key
     and stored tracking progress (with the office and active flag on its status rows) in step; recompute them
-    for the members this chunk touched, in the same transaction. Statuses do not change the search key."""
-    member_ids = list(any_of(Member.objects, "number", member_numbers).values_list("pk", flat=True))
-    if not member_ids:
-        return
-    if kind != "status":
-        refresh_search_keys(member_ids)
-    progress.refresh(member_ids=member_ids)
+    for the members this chunk touched, in the same transaction: the keys in Python (only changed ones are
+    written), the progress by the database (``progress.refresh_set_based``)."""
+    if touched.search:
+        refresh_search_keys(touched.search)
+    if touched.progress:
+        progress.refresh_set_based(member_ids=touched.progress, copies_of=touched.copies)
 
 
 def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
@@ -104,11 +112,12 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
                 break
         else:
             return False
-        {"member": _apply_members, "address": _apply_addresses, "status": _apply_statuses}[kind](batch, rows, actor_id)
-        _refresh_derived(kind, {r.member_number for r in rows})
-        bulk_set(ImportRow, rows, ["state", "target_id", "after", "before", "refusal"])
-        # Applied or refused, the file's password no longer stays in the batch.
-        any_of(ImportRow.objects, "pk", [r.pk for r in rows]).exclude(password="").update(password="")
+        apply = {"member": _apply_members, "address": _apply_addresses, "status": _apply_statuses}[kind]
+        _refresh_derived(apply(batch, rows, actor_id))
+        # Applied or refused, the file's password no longer stays in the batch (written in the same UPDATE).
+        for row in rows:
+            row.__dict__["password"] = ""
+        bulk_set(ImportRow, rows, ["state", "target_id", "after", "before", "refusal", "password"])
         batch.progress_done += len(rows)
         ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
         return True
@@ -119,7 +128,7 @@ def _refuse(row: ImportRow, message: str) -> None:
     row.refusal = message
 
 
-def _apply_members(batch, rows: list[ImportRow], actor_id) -> None:
+def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
     now = timezone.now()
     new = [r for r in rows if r.action == ImportRow.Action.NEW]
     updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
@@ -142,10 +151,16 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> None:
         fields = {k: _value(k, v) for k, v in row.values.items() if k != "office"}
         member = Member(number=row.member_number, office_id=row.values["office"], **fields)
         member.biglobe_password = row.password
+        member.search_key = member_search_key(member, [])  # a new member has no additional address yet
         creating.append((row, member))
     bulk_insert(Member, [m for _, m in creating])
     campaigns = _active_campaigns()
-    statuses = [AccountStatus(campaign_id=c, member_id=m.pk) for _, m in creating for c in campaigns]
+    # With the status rows' copies of the office and "counts" already right (nothing for the refresh to fix).
+    statuses = [
+        AccountStatus(campaign_id=c, member_id=m.pk, office_id=m.office_id, counted=m.is_active)
+        for _, m in creating
+        for c in campaigns
+    ]
     bulk_insert(AccountStatus, statuses)
     by_member = defaultdict(list)
     for status in statuses:
@@ -172,6 +187,11 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> None:
         row.state = ImportRow.State.APPLIED
         row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
     bulk_set(Member, changed, [*MEMBER_FIELDS, "office", "updated_at"])
+    # New members' status rows were written with their copies; an update may have moved a member's office.
+    moved = {r.target_id for r in updates if r.state == ImportRow.State.APPLIED and "office" in r.values}
+    return Touched(
+        search={m.pk for m in changed}, progress={m.pk for _, m in creating} | {m.pk for m in changed}, copies=moved
+    )
 
 
 def _member_state(member: Member) -> dict:
@@ -182,11 +202,17 @@ def _member_state(member: Member) -> dict:
     return state
 
 
-def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
+def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> Touched:
     now = timezone.now()
     new = [r for r in rows if r.action == ImportRow.Action.NEW]
     updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
-    members = dict(any_of(Member.objects, "number", {r.member_number for r in new}).values_list("number", "id"))
+    owners = list(
+        any_of(Member.objects, "number", {r.member_number for r in new}).values_list(
+            "number", "id", "office_id", "is_active"
+        )
+    )
+    members = {number: pk for number, pk, _, _ in owners}
+    copies = {pk: (office_id, active) for _, pk, office_id, active in owners}
     taken = set(
         any_of(AdditionalMailAddress.objects, "address", [r.address for r in new]).values_list("address", flat=True)
     )
@@ -218,7 +244,15 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
     bulk_insert(AdditionalMailAddress, [a for _, a in creating])
     campaigns = _active_campaigns()
     statuses = [
-        AccountStatus(campaign_id=c, member_id=a.member_id, address_id=a.pk) for _, a in creating for c in campaigns
+        AccountStatus(
+            campaign_id=c,
+            member_id=a.member_id,
+            address_id=a.pk,
+            office_id=copies[a.member_id][0],
+            counted=copies[a.member_id][1] and a.is_active,
+        )
+        for _, a in creating
+        for c in campaigns
     ]
     bulk_insert(AccountStatus, statuses)
     by_address = defaultdict(list)
@@ -255,9 +289,12 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> None:
         row.state = ImportRow.State.APPLIED
         row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
     bulk_set(AdditionalMailAddress, changed, ["login_id", "issued_on", "updated_at"])
+    # A changed login ID or date changes neither the search key nor the progress; a new address both.
+    new_members = {a.member_id for _, a in creating}
+    return Touched(search=new_members, progress=new_members)
 
 
-def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> None:
+def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> Touched:
     now = timezone.now()
     members = dict(any_of(Member.objects, "number", {r.member_number for r in rows}).values_list("number", "id"))
     addresses = dict(
@@ -334,6 +371,7 @@ def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> None:
     for row in rows:
         if row.state == ImportRow.State.APPLIED:
             row.after["change_id"] = by_status[row.target_id]
+    return Touched(search=set(), progress={s.member_id for s in changed})
 
 
 # --- undo -----------------------------------------------------------------------------------------------
@@ -503,11 +541,13 @@ def undo(batch: ImportBatch) -> dict:
         _delete(AccountStatus, status_ids)
         if model is Member:  # their stored progress goes with them (derived, so not a blocker)
             for start in range(0, len(new_ids), 5000):
-                MemberProgress.objects.filter(member_id__in=new_ids[start : start + 5000]).delete()
+                any_of(MemberProgress.objects, "member_id", new_ids[start : start + 5000]).delete()
         _delete(model, new_ids)
         _restore_rows(model, restore, secret[kind])
     applied.update(state=ImportRow.State.UNDONE)
-    _refresh_derived("member", touched_numbers)  # the members that remain: keys and progress as before
+    # The members that remain: keys and progress as before.
+    remaining = set(any_of(Member.objects, "number", touched_numbers).values_list("pk", flat=True))
+    _refresh_derived(Touched(search=remaining, progress=remaining, copies=remaining))
     return counts
 
 

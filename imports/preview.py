@@ -51,7 +51,7 @@ class Cancelled(Exception):
 
 
 def chunk_size() -> int:
-    return getattr(settings, "IMPORTS_CHUNK_SIZE", 2000)
+    return getattr(settings, "IMPORTS_CHUNK_SIZE", 5000)
 
 
 def jsonable(value):
@@ -110,6 +110,7 @@ class PreviewBuilder:
         self.office_names = dict(SalesOffice.objects.values_list("id", "name"))
         self.columns = [(i, key) for i, h in enumerate(batch.headers) if (key := batch.mapping.get(h))]
         self.labels = {key: batch.headers[i] for i, key in self.columns}
+        self.address_column = next((i for i, key in self.columns if key == "extra_address"), None)
         self.present = set(self.labels)
         # Cells never kept for the error file: the password column, and any column whose header looks like one
         # (an unmapped "PW" column still holds passwords).
@@ -127,8 +128,9 @@ class PreviewBuilder:
 
     # --- running ------------------------------------------------------------------------------------
     def run(self) -> None:
+        self.address_rows_seen = 0
         for member_pass in (True, False):
-            rows = ((n, cells) for n, cells in iter_file_rows(self.batch) if self._is_address_row(cells) != member_pass)
+            rows = self._rows(member_pass)
             while chunk := list(islice(rows, chunk_size())):
                 self._check_cancel()
                 (self._members if member_pass else self._addresses)(chunk)
@@ -143,12 +145,20 @@ class PreviewBuilder:
         self.counts["error"] = self.error_rows
         self.counts["rows"] = self.progress_total_rows
 
+    def _rows(self, member_pass: bool) -> Iterator[tuple[int, list]]:
+        """The member rows (first pass, counting the address rows it passes over) or the address rows."""
+        for n, cells in iter_file_rows(self.batch):
+            if self._is_address_row(cells) != member_pass:
+                yield n, cells
+            elif member_pass:
+                self.address_rows_seen += 1
+
     def _count_address_rows(self) -> None:
         if "extra_address" not in self.present:
             self.progress_total_rows = self.rows_read
             return
-        address_rows = sum(1 for _, cells in iter_file_rows(self.batch) if self._is_address_row(cells))
-        self.progress_total_rows = self.rows_read + address_rows
+        # Counted by the member pass (the file is not read a third time for it).
+        self.progress_total_rows = self.rows_read + self.address_rows_seen
         self.batch.progress_total = self.progress_total_rows
         ImportBatch.objects.filter(pk=self.batch.pk).update(progress_total=self.batch.progress_total)
 
@@ -161,7 +171,8 @@ class PreviewBuilder:
         return {key: (cells[i] if i < len(cells) else None) for i, key in self.columns}
 
     def _is_address_row(self, cells: list) -> bool:
-        return bool(parsing.text(self._cells(cells).get("extra_address")))
+        i = self.address_column
+        return i is not None and i < len(cells) and bool(parsing.text(cells[i]))
 
     def _raw(self, cells: list) -> list[str]:
         width = len(self.batch.headers)

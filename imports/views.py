@@ -16,6 +16,7 @@ from efnet.permissions import require_admin, require_member_editor
 from imports import columns, credentials, exports, services
 from imports.forms import ConfirmForm, CredentialExportForm, ExportForm, MappingForm, UploadForm
 from imports.models import ImportBatch, ImportRow
+from members.models import SalesOffice
 
 ROW_FILTERS = {"error": "エラー", "new": "新規", "update": "更新"}
 
@@ -77,6 +78,11 @@ def batch_detail(request, pk):
     shown = shown if shown in ROW_FILTERS else "error"
     rows = batch.rows.filter(action=shown).order_by("row_number", "id")
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    offices = dict(SalesOffice.objects.values_list("id", "name"))
+    for row in page.object_list:
+        # What a new row brings, as the office reads it: the office by name (the row keeps its id).
+        row.shown_values = [offices.get(v, v) if k == "office" else v for k, v in row.values.items() if v]
     refused = batch.rows.filter(state=ImportRow.State.REFUSED).order_by("row_number")[:100]
     context = {
         "batch": batch,

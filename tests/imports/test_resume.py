@@ -25,9 +25,10 @@ def test_a_crash_mid_apply_resumes_where_the_last_chunk_committed(world, small_c
 
     def crash_on_third_chunk(batch, rows, actor_id):
         calls["n"] += 1
-        real(batch, rows, actor_id)  # writes, then the worker "dies" before the chunk commits
+        touched = real(batch, rows, actor_id)  # writes, then the worker "dies" before the chunk commits
         if calls["n"] == 3:
             raise SystemExit("worker killed")
+        return touched
 
     monkeypatch.setattr(applying, "_apply_members", crash_on_third_chunk)
     with pytest.raises(SystemExit), TestCase.captureOnCommitCallbacks(execute=True):
@@ -50,8 +51,9 @@ def test_cancel_during_apply_stops_between_chunks_and_the_applied_part_can_be_un
     real = applying._apply_members
 
     def cancel_after_first(batch, rows, actor_id):
-        real(batch, rows, actor_id)
+        touched = real(batch, rows, actor_id)
         ImportBatch.objects.filter(pk=batch.pk).update(cancel_requested=True)
+        return touched
 
     monkeypatch.setattr(applying, "_apply_members", cancel_after_first)
     with TestCase.captureOnCommitCallbacks(execute=True):

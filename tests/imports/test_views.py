@@ -45,6 +45,9 @@ def test_it_walks_upload_mapping_preview_errors_apply_and_undo(admin_client, wor
     assert "営業所「大坂」はありません。" in page
     new_rows = admin_client.get(reverse("imports:batch_detail", args=[batch.pk]) + "?show=new").content.decode()
     assert "&lt;b hx-get=&#x27;/x&#x27;&gt;株式会社タグ&lt;/b&gt;" in new_rows and "<b hx-get" not in new_rows
+    # The new member's office by name, not by its id.
+    assert f'<span class="small">{world.office_a.name}</span>' in new_rows
+    assert f'<span class="small">{world.office_a.pk}</span>' not in new_rows
 
     errors = admin_client.get(reverse("imports:batch_errors", args=[batch.pk]))
     assert errors["Content-Type"] == "text/csv; charset=Shift_JIS"
