@@ -154,7 +154,7 @@ def batch_undo(request, pk):
     else:
         messages.success(
             request,
-            f"取込を取り消しました（会員 {counts['members']}件、追加メールアドレス {counts['addresses']}件、"
+            f"取込を取り消しました（会員 {counts['members']}名、追加メールアドレス {counts['addresses']}件、"
             f"状態 {counts['statuses']}件）。",
         )
     return redirect("imports:batch_detail", pk=batch.pk)
