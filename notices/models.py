@@ -104,7 +104,7 @@ class Notice(models.Model):
     # The author asked the other admins to approve: the menu badge counts such drafts, and the other admins
     # get one email (the worker claims ``approval_mail_sent_at`` before sending, so a retried task sends none).
     approval_requested_at = models.DateTimeField(_("承認依頼日時"), null=True, blank=True)
-    approval_mail_sent_at = models.DateTimeField(null=True, blank=True)
+    approval_mail_sent_at = models.DateTimeField(_("承認依頼メール送信日時"), null=True, blank=True)
     send_started_at = models.DateTimeField(_("送信開始"), null=True, blank=True)
     # The last error a worker met while sending this notice outside any one delivery's SMTP conversation
     # (the database, the queue, a bug): shown on the notice page, so a stalled send does not look idle.

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='notice',
             name='approval_mail_sent_at',
-            field=models.DateTimeField(blank=True, null=True),
+            field=models.DateTimeField(blank=True, null=True, verbose_name='承認依頼メール送信日時'),
         ),
         migrations.AddField(
             model_name='notice',

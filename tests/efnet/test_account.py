@@ -68,9 +68,9 @@ def test_a_wrong_old_password_changes_nothing_and_is_audited(client, world):
 @pytest.mark.parametrize(
     "new, why",
     [
-        ("short1x", "このパスワードは短すぎます"),
-        ("1234567890123", "数字しか使われていません"),
-        ("password123", "一般的すぎます"),
+        ("short1x", "パスワードが短すぎます"),
+        ("1234567890123", "数字だけのパスワードは使えません"),
+        ("password123", "よく使われるパスワードのため使えません"),
         ("clerk_a1234", "ユーザー名 と似すぎています"),
     ],
 )

@@ -138,7 +138,8 @@ def test_the_author_sees_who_approved_and_when(client, world, campaign):
     shown = html.split('data-testid="approved-by">', 1)[1].split("</dd>", 1)[0]
     from django.utils import timezone
 
-    assert shown == f"admin2（{timezone.localtime(notice.approved_at):%Y-%m-%d %H:%M} に承認）"
+    at = timezone.localtime(notice.approved_at)
+    assert shown == f"admin2（{at.year}/{at.month}/{at.day} {at.hour}:{at:%M} に承認）"  # SHORT_DATETIME_FORMAT
 
 
 def test_editing_an_approved_notice_withdraws_the_request_too(world, campaign, django_capture_on_commit_callbacks):
