@@ -164,6 +164,9 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 OTP_TOTP_ISSUER = "EF-net 事務局"
 
 LANGUAGE_CODE = "ja"
+# The portal speaks Japanese only: with one language, LocaleMiddleware cannot switch Django's own strings and
+# date formats to the browser's language (an en-US browser saw "11/27/2026 2:49 a.m." before).
+LANGUAGES = [("ja", "日本語")]
 # One date format per purpose (efnet/formats/__init__.py).
 FORMAT_MODULE_PATH = ["efnet.formats"]
 TIME_ZONE = "Asia/Tokyo"

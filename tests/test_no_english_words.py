@@ -233,6 +233,8 @@ def busy_world(world):
 
 def test_no_page_shows_an_english_word(client, busy_world):
     world = busy_world
+    # As an English-language browser asks (Chromium's default locale is en-US): the pages stay Japanese.
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"
     found: dict[str, set[str]] = defaultdict(set)
     pages = 0
     for persona in PERSONAS:

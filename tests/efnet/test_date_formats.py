@@ -7,6 +7,7 @@ import datetime
 import re
 from pathlib import Path
 
+import pytest
 from django.template import Context, Template
 from django.utils import timezone, translation
 
@@ -66,3 +67,19 @@ def test_forms_read_what_people_type_and_what_date_inputs_send():
     with translation.override("ja"):
         for typed in ("2026-06-01", "2026/6/1", "2026年6月1日"):
             assert field.clean(typed) == datetime.date(2026, 6, 1), typed
+
+
+@pytest.mark.django_db
+def test_a_browser_asking_for_english_still_gets_japanese_dates_and_words(client, world):
+    from django.urls import reverse
+
+    from efnet import audit
+    from tests.conftest import login
+
+    audit.record("auth.login", actor=world.head)
+    login(client, world.head)
+    page = client.get(reverse("audit_log"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    at = timezone.localtime(timezone.now())
+    assert f"{at.year}/{at.month}/{at.day} " in page
+    assert "a.m." not in page and "p.m." not in page
+    assert 'lang="ja"' in page
