@@ -14,8 +14,10 @@ from tracking.exports import CP932_SUBSTITUTE, _cp932_safe, csv_cell
 
 
 def stream_csv(
-    rows: Iterable[list], *, headers: list[str], encoding: str, lines_per_chunk: int = 500
+    rows: Iterable[list], *, headers: list[str], encoding: str, lines_per_chunk: int = 500, replaced_hint: str = ""
 ) -> Iterator[bytes]:
+    """The CSV file as byte chunks of a few hundred lines. ``encoding`` is "cp932" or "utf-8-sig";
+    ``replaced_hint`` follows the closing line about replaced characters (where to read them as written)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if encoding == "utf-8-sig":
@@ -35,5 +37,7 @@ def stream_csv(
             buffer.seek(0)
             buffer.truncate()
     if replaced:
-        writer.writerow([f"※ Shift_JIS（CP932）で表せない文字{replaced}字を「{CP932_SUBSTITUTE}」に置き換えました。"])
+        writer.writerow(
+            [f"※ Shift_JIS（CP932）で表せない文字{replaced}字を「{CP932_SUBSTITUTE}」に置き換えました。{replaced_hint}"]
+        )
     yield buffer.getvalue().encode(codec)

@@ -10,9 +10,6 @@ DDE such as ``-cmd|...``); a phone number (digits, spaces, hyphens, dots, bracke
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -78,39 +75,19 @@ def call_list_rows(states, *, campaign=None) -> Iterable[list[str]]:
 
 
 def stream_csv(rows: Iterable[list[str]], *, encoding: str, lines_per_chunk: int = 500) -> Iterator[bytes]:
-    """The CSV file as byte chunks of a few hundred lines. ``encoding`` is "cp932" or "utf-8-sig".
+    """The call list as CSV byte chunks (``efnet.csvfiles.stream_csv`` with the call list's headers).
 
     CP932 cannot hold every character (e.g. 𠮷, emoji; ㈱ is fine): such a character becomes 〓 and a closing
     line says how many were replaced, so nothing is silently lost and the export never fails."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    if encoding == "utf-8-sig":
-        yield codecs.BOM_UTF8
-    codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    writer.writerow(HEADERS)
-    replaced = 0
-    for lines, row in enumerate(rows, start=1):
-        cells = [csv_cell(c) for c in row]
-        if codec == "cp932":
-            fixed = []
-            for cell in cells:
-                safe, n = _cp932_safe(cell)
-                fixed.append(safe)
-                replaced += n
-            cells = fixed
-        writer.writerow(cells)
-        if lines % lines_per_chunk == 0:
-            yield buffer.getvalue().encode(codec)
-            buffer.seek(0)
-            buffer.truncate()
-    if replaced:
-        writer.writerow(
-            [
-                f"※ Shift_JIS（CP932）で表せない文字{replaced}字を「{CP932_SUBSTITUTE}」に置き換えました。"
-                "正しい表記はUTF-8版またはExcel版で確認してください。"
-            ]
-        )
-    yield buffer.getvalue().encode(codec)
+    from efnet.csvfiles import stream_csv as stream  # efnet.csvfiles reads this module's cell rules
+
+    return stream(
+        rows,
+        headers=HEADERS,
+        encoding=encoding,
+        lines_per_chunk=lines_per_chunk,
+        replaced_hint="正しい表記はUTF-8版またはExcel版で確認してください。",
+    )
 
 
 def _cp932_safe(text: str) -> tuple[str, int]:
