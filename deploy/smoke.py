@@ -25,6 +25,7 @@ import email
 import email.policy
 import hashlib
 import hmac
+import html
 import http.client
 import io
 import json
@@ -176,6 +177,20 @@ class Browser:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         check(token is not None, f"no CSRF token on {page_path}")
         return self.request("POST", path, {**data, "csrfmiddlewaretoken": token.group(1)})
+
+    def post_confirmed(self, path: str, page_path: str) -> Response:
+        """An action that asks first (承認する, 送信を開始): the button shows the confirmation page with its
+        counts, whose form then posts ``confirmed`` with the version of the notice it showed."""
+        shown = self.post_form(path, page_path, {})
+        check(shown.status == 200, f"POST {path} without confirmation: {shown.status}, not the confirmation page")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', shown.text)
+        version = re.search(r'name="version" value="([^"]+)"', shown.text)
+        check(token is not None and version is not None, f"no confirmation form at {path}")
+        return self.request(
+            "POST",
+            path,
+            {"confirmed": "1", "version": html.unescape(version.group(1)), "csrfmiddlewaretoken": token.group(1)},
+        )
 
 
 def totp(hex_key: str, *, at: float | None = None) -> str:
@@ -601,7 +616,7 @@ class Smoke:
         check(created.status == 302 and match, f"copying the template: {created.status}")
         notice_id = int(match.group(1))
         approver = self.login("admin2")
-        approved = approver.post_form(f"/notices/{notice_id}/approve/", f"/notices/{notice_id}/", {})
+        approved = approver.post_confirmed(f"/notices/{notice_id}/approve/", f"/notices/{notice_id}/")
         check(approved.status == 302, f"approve: {approved.status}")
         (state,) = self.sql("SELECT state FROM notices_notice WHERE id = %s", notice_id)[0]
         check(state == "approved", f"the notice is {state} after the second admin's approval")
@@ -609,7 +624,7 @@ class Smoke:
             "SELECT count(*) FROM notices_delivery WHERE notice_id = %s AND channel = 'email'", notice_id
         )[0]
         check(emails > 0, "the approved notice has no email deliveries")
-        sent = admin.post_form(f"/notices/{notice_id}/send/", f"/notices/{notice_id}/", {})
+        sent = admin.post_confirmed(f"/notices/{notice_id}/send/", f"/notices/{notice_id}/")
         check(sent.status == 302, f"send: {sent.status}")
         self.wait_for(
             f"{emails} messages at the SMTP server",
