@@ -16,7 +16,24 @@ from members.models import MemberCard, SalesOffice
 BATCH_REASONS = list(dict.fromkeys([*MemberCard.Reason.choices, *AddressListIssue.Reason.choices]))
 
 
-class BatchJob(models.Model):
+class JobProgress:
+    """Progress of a background job (a batch, a big export): ``status``, ``total`` and ``done_count`` fields, the
+    model's ``ACTIVE`` statuses."""
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done_count / self.total) if self.total else (100 if self.is_finished else 0)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def is_finished(self) -> bool:
+        return not self.is_active
+
+
+class BatchJob(JobProgress, models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("待機中")
         RUNNING = "running", _("作成中")
@@ -82,18 +99,6 @@ class BatchJob(models.Model):
         return f"一括発行 {self.pk} ({self.office}, {self.get_status_display()})"
 
     @property
-    def percent(self) -> int:
-        return int(100 * self.done_count / self.total) if self.total else (100 if self.is_finished else 0)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
-
-    @property
-    def is_finished(self) -> bool:
-        return not self.is_active
-
-    @property
     def download_name(self) -> str:
         if self.kind == self.Kind.NOTICE_BUNDLE:
             return f"notice-{self.notice_id}-fax-{self.pk}.{self.file_format or 'pdf'}"
@@ -102,7 +107,7 @@ class BatchJob(models.Model):
         return f"membercards-{self.office.code}-{self.pk}.{self.file_format or 'pdf'}"
 
 
-class ExportJob(models.Model):
+class ExportJob(JobProgress, models.Model):
     """A big export (call list, member export) written by a worker instead of streamed by the request: beyond
     EXPORT_BACKGROUND_ROWS rows a request would hold a web worker for minutes. The file is the one the
     streamed export would have sent, byte for byte, stored encrypted (documents.storage, area ``exports``)
@@ -151,18 +156,6 @@ class ExportJob(models.Model):
 
     def __str__(self):
         return f"{self.get_source_display()} {self.pk} ({self.get_status_display()})"
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.done_count / self.total) if self.total else (100 if self.is_finished else 0)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
-
-    @property
-    def is_finished(self) -> bool:
-        return not self.is_active
 
     @property
     def format_label(self) -> str:

@@ -386,20 +386,24 @@ def batch_create(*, actor, office: SalesOffice, reason: str, no_card_since: date
     _lock_office_for_batch(office)
     ids = list(batch_members(actor=actor, office=office, no_card_since=no_card_since).values_list("pk", flat=True))
     _check_batch_size(ids)
-    job = BatchJob.objects.create(
-        requested_by=actor,
+    return _queue_batch(
+        actor=actor,
         office=office,
-        reason=reason,
-        no_card_since=no_card_since,
-        member_ids=ids,
-        total=len(ids),
+        ids=ids,
+        fields={"reason": reason, "no_card_since": no_card_since},
+        details={"reason": reason, "no_card_since": str(no_card_since or "")},
     )
+
+
+def _queue_batch(*, actor, office: SalesOffice, ids: list[int], fields: dict, details: dict) -> BatchJob:
+    """Record the job for ``ids``, audit the request and render it in a worker once the transaction commits."""
+    job = BatchJob.objects.create(requested_by=actor, office=office, member_ids=ids, total=len(ids), **fields)
     audit.record(
         "documents.batch.requested",
         actor=actor,
         target=job,
         office=office,
-        details={"count": len(ids), "reason": reason, "no_card_since": str(no_card_since or "")},
+        details={**({"kind": job.kind} if "kind" in fields else {}), "count": len(ids), **details},
     )
     from documents.tasks import render_batch
 
@@ -441,33 +445,18 @@ def address_batch_create(
     members = address_batch_members(actor=actor, office=office, issued_since=issued_since, only_open=only_open)
     ids = list(members.values_list("pk", flat=True))
     _check_batch_size(ids)
-    job = BatchJob.objects.create(
-        kind=BatchJob.Kind.ADDRESS_LISTS,
-        requested_by=actor,
-        office=office,
-        reason=reason,
-        issued_since=issued_since,
-        only_open=only_open,
-        member_ids=ids,
-        total=len(ids),
-    )
-    audit.record(
-        "documents.batch.requested",
+    return _queue_batch(
         actor=actor,
-        target=job,
         office=office,
-        details={
-            "kind": job.kind,
-            "count": len(ids),
+        ids=ids,
+        fields={
+            "kind": BatchJob.Kind.ADDRESS_LISTS,
             "reason": reason,
-            "issued_since": str(issued_since or ""),
+            "issued_since": issued_since,
             "only_open": only_open,
         },
+        details={"reason": reason, "issued_since": str(issued_since or ""), "only_open": only_open},
     )
-    from documents.tasks import render_batch
-
-    transaction.on_commit(lambda: render_batch.delay(job.pk))
-    return job
 
 
 @transaction.atomic
