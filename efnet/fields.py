@@ -28,6 +28,15 @@ def _aad(instance: models.Model, field: EncryptedTextField) -> str:
     return f"{instance._meta.db_table}.{field.column}.{row_id}"
 
 
+def seal(model: type[models.Model], field_name: str, row_id, plaintext: str) -> str:
+    """The stored form of ``plaintext`` in ``model.field_name`` of the row whose UUID is ``row_id`` (what
+    ``pre_save`` would write), for writers that insert rows without model instances; "" stays ""."""
+    if not plaintext:
+        return ""
+    column = model._meta.get_field(field_name).column
+    return Sealed(crypto.encrypt(str(plaintext), aad=f"{model._meta.db_table}.{column}.{row_id}"))
+
+
 class EncryptedAttribute(DeferredAttribute):
     """A data descriptor (it has __set__), so reads always pass through __get__ even when the instance
     dict holds the value; a plain DeferredAttribute would hand out the ciphertext unseen."""

@@ -14,6 +14,7 @@ very ciphertext of an old password, and ``updated_at``) and deletes what the bat
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import date, datetime
 from typing import NamedTuple
@@ -23,12 +24,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from efnet import crypto
-from efnet.bulk import any_of, bulk_insert, bulk_set
-from efnet.fields import Sealed
+from efnet.bulk import any_of, bulk_insert, bulk_set, insert_rows
+from efnet.fields import Sealed, seal
 from imports.models import ImportBatch, ImportRow
-from imports.preview import MEMBER_SNAPSHOT, chunk_size, jsonable
+from imports.preview import chunk_size, jsonable
 from mailaddresses.models import AdditionalMailAddress
-from members.models import Member, member_search_key, refresh_search_keys
+from members.models import Member, refresh_search_keys, search_key_of
 from tracking import progress
 from tracking.models import AccountStatus, Campaign, MemberProgress, Source, Status, StatusChange
 
@@ -106,14 +107,31 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
             return False
         if batch.cancel_requested:
             raise ApplyCancelled
-        for kind in PHASES:
-            rows = list(batch.rows.filter(kind=kind, state=ImportRow.State.PENDING).order_by("id")[: chunk_size()])
-            if rows:
-                break
-        else:
+        rows = _next_rows(batch)
+        if not rows:
             return False
-        apply = {"member": _apply_members, "address": _apply_addresses, "status": _apply_statuses}[kind]
-        _refresh_derived(apply(batch, rows, actor_id))
+        by_kind = defaultdict(list)
+        for row in rows:
+            by_kind[row.kind].append(row)
+        touched = Touched(set(), set(), set())
+        keyed: set[int] = set()
+        for kind in PHASES:
+            if not by_kind[kind]:
+                continue
+            if kind == ImportRow.Kind.MEMBER:
+                _group_rows(by_kind[kind], by_kind[ImportRow.Kind.ADDRESS], by_kind[ImportRow.Kind.STATUS])
+                done = _apply_members(batch, by_kind[kind], actor_id)
+                keyed = {r.target_id for r in by_kind[kind] if r.action == ImportRow.Action.NEW and r.target_id}
+            elif kind == ImportRow.Kind.ADDRESS:
+                done = _apply_addresses(batch, by_kind[kind], actor_id, keyed=keyed)
+            else:  # but those written with the accounts this chunk created
+                pending = [r for r in by_kind[kind] if r.state == ImportRow.State.PENDING]
+                done = _apply_statuses(batch, pending, actor_id) if pending else Touched(set(), set())
+            touched.search.update(done.search)
+            touched.progress.update(done.progress)
+            touched.copies.update(done.copies)
+        # Once per chunk: a new member's search key and progress are written once, not once per kind of row.
+        _refresh_derived(touched)
         # Applied or refused, the file's password no longer stays in the batch (written in the same UPDATE).
         for row in rows:
             row.__dict__["password"] = ""
@@ -123,9 +141,90 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
         return True
 
 
+def _next_rows(batch: ImportBatch) -> list[ImportRow]:
+    """The next chunk: up to ``chunk_size()`` member rows with every pending address and status row of the same
+    members, so a new member, its additional addresses and their statuses go in one transaction (its search
+    key and progress computed once); then, for members the file does not change, address and status rows."""
+    pending = ImportRow.objects.filter(batch=batch, state=ImportRow.State.PENDING)
+    members = list(pending.filter(kind=ImportRow.Kind.MEMBER).order_by("id")[: chunk_size()])
+    if members:
+        numbers = [r.member_number for r in members]
+        others = any_of(pending.exclude(kind=ImportRow.Kind.MEMBER), "member_number", numbers)
+        return members + list(others.order_by("id"))
+    for kind in (ImportRow.Kind.ADDRESS, ImportRow.Kind.STATUS):
+        rows = list(pending.filter(kind=kind).order_by("id")[: chunk_size()])
+        if rows:
+            return rows
+    return []
+
+
+def _group_rows(member_rows: list[ImportRow], address_rows: list[ImportRow], status_rows: list[ImportRow]) -> None:
+    """Tell each new member row the additional addresses the same chunk adds to that member (in the order their
+    slots will be given), so its search key is complete when it is inserted; and give each new member or
+    address row the status row of this chunk for that account, so the account's status is written with it."""
+    adding = defaultdict(list)
+    for row in address_rows:
+        if row.action == ImportRow.Action.NEW:
+            adding[row.member_number].append(row.address)
+    for row in member_rows:
+        row.chunk_addresses = adding.get(row.member_number, [])
+    statuses = {(r.member_number, r.address): r for r in status_rows if r.before is None}
+    for row in (*member_rows, *address_rows):
+        if row.action == ImportRow.Action.NEW:
+            row.chunk_status = statuses.get((row.member_number, row.address if row.kind == "address" else ""))
+
+
 def _refuse(row: ImportRow, message: str) -> None:
     row.state = ImportRow.State.REFUSED
     row.refusal = message
+
+
+def _recorded(values: dict, from_status: str, actor_id) -> dict:
+    """What a status row of the file writes onto an account's status."""
+    out = {"status": values["status"], "source": values.get("source") or Source.IMPORT, "recorded_by_id": actor_id}
+    if "status_on" in values:
+        out["status_on"] = _value("status_on", values["status_on"])
+    elif values["status"] != from_status:
+        out["status_on"] = timezone.localdate()
+    if "note" in values:
+        out["note"] = values["note"]
+    return out
+
+
+def _insert_statuses(batch, statuses: list[dict], owners: list[ImportRow], actor_id, now) -> dict[int, list[int]]:
+    """Insert the status rows of accounts this chunk creates (``owners``: the member or address row of each),
+    the batch campaign's one already carrying what this chunk's status row for the account records: applied
+    here, as a change from 未案内 with its history row, instead of a second write of the same row. Returns each
+    owner row's status ids."""
+    folded = []
+    for status, owner in zip(statuses, owners, strict=True):
+        row = getattr(owner, "chunk_status", None)
+        if row is not None and status["campaign_id"] == batch.campaign_id:
+            status |= _recorded(row.values, Status.NOT_NOTIFIED, actor_id) | {"version": 2}
+            folded.append((status, row))
+    by_owner = defaultdict(list)
+    for status, owner, status_id in zip(statuses, owners, insert_rows(AccountStatus, statuses), strict=True):
+        status["id"] = status_id
+        by_owner[owner.pk].append(status_id)
+    history = [
+        {
+            "account_status_id": status["id"],
+            "from_status": Status.NOT_NOTIFIED,
+            "to_status": status["status"],
+            "status_on": status.get("status_on"),
+            "source": status["source"],
+            "recorded_by_id": actor_id,
+            "note": status.get("note", ""),
+        }
+        for status, _ in folded
+    ]
+    for (status, row), change_id in zip(folded, insert_rows(StatusChange, history), strict=True):
+        # As if the account had been created as enrolment leaves it (version 1), then changed by this row.
+        row.before = {"id": status["id"], "status": Status.NOT_NOTIFIED, "status_on": None, "source": ""}
+        row.before |= {"note": "", "recorded_by_id": None, "version": 1, "updated_at": jsonable(now)}
+        row.state, row.target_id = ImportRow.State.APPLIED, status["id"]
+        row.after = {"version": 2, "change_id": change_id}
+    return by_owner
 
 
 def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
@@ -148,27 +247,28 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
         if row.values.get("biglobe_user_id") in taken_ids:
             _refuse(row, "確認の後に同じユーザーIDの会員が登録されました。")
             continue
-        fields = {k: _value(k, v) for k, v in row.values.items() if k != "office"}
-        member = Member(number=row.member_number, office_id=row.values["office"], **fields)
-        member.biglobe_password = row.password
-        member.search_key = member_search_key(member, [])  # a new member has no additional address yet
+        # Plain rows, not Member instances (see efnet.bulk.insert_rows); the time is set here so the
+        # ``after`` undo compares with is known without reading the members back.
+        member = {k: _value(k, v) for k, v in row.values.items() if k != "office"}
+        member_uuid = uuid.uuid4()
+        member |= {"uuid": member_uuid, "number": row.member_number, "office_id": row.values["office"]}
+        member |= {"created_at": now, "updated_at": now, "is_active": True}
+        member["biglobe_password"] = seal(Member, "biglobe_password", member_uuid, row.password)
+        # A new member has no additional address yet but those this chunk adds (``_group_addresses``).
+        member["search_key"] = search_key_of(member, getattr(row, "chunk_addresses", []))
         creating.append((row, member))
-    bulk_insert(Member, [m for _, m in creating])
+    member_ids = insert_rows(Member, [m for _, m in creating])
     campaigns = _active_campaigns()
     # With the status rows' copies of the office and "counts" already right (nothing for the refresh to fix).
     statuses = [
-        AccountStatus(campaign_id=c, member_id=m.pk, office_id=m.office_id, counted=m.is_active)
-        for _, m in creating
+        {"campaign_id": c, "member_id": member_id, "office_id": m["office_id"], "counted": True, "updated_at": now}
+        for (_, m), member_id in zip(creating, member_ids, strict=True)
         for c in campaigns
     ]
-    bulk_insert(AccountStatus, statuses)
-    by_member = defaultdict(list)
-    for status in statuses:
-        by_member[status.member_id].append(status.pk)
-    after = {m["id"]: m for m in any_of(Member.objects, "pk", [m.pk for _, m in creating]).values(*MEMBER_SNAPSHOT)}
-    for row, member in creating:
-        row.state, row.target_id = ImportRow.State.APPLIED, member.pk
-        row.after = {"updated_at": jsonable(after[member.pk]["updated_at"]), "status_ids": by_member[member.pk]}
+    by_member = _insert_statuses(batch, statuses, [row for row, _ in creating for _c in campaigns], actor_id, now)
+    for (row, _), member_id in zip(creating, member_ids, strict=True):
+        row.state, row.target_id = ImportRow.State.APPLIED, member_id
+        row.after = {"updated_at": jsonable(now), "status_ids": by_member[row.pk]}
 
     current = {m.pk: m for m in any_of(Member.objects.select_for_update(), "pk", [r.target_id for r in updates])}
     changed = []
@@ -189,9 +289,7 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
     bulk_set(Member, changed, [*MEMBER_FIELDS, "office", "updated_at"])
     # New members' status rows were written with their copies; an update may have moved a member's office.
     moved = {r.target_id for r in updates if r.state == ImportRow.State.APPLIED and "office" in r.values}
-    return Touched(
-        search={m.pk for m in changed}, progress={m.pk for _, m in creating} | {m.pk for m in changed}, copies=moved
-    )
+    return Touched(search={m.pk for m in changed}, progress={*member_ids} | {m.pk for m in changed}, copies=moved)
 
 
 def _member_state(member: Member) -> dict:
@@ -202,7 +300,9 @@ def _member_state(member: Member) -> dict:
     return state
 
 
-def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> Touched:
+def _apply_addresses(batch, rows: list[ImportRow], actor_id, *, keyed: set[int] = frozenset()) -> Touched:
+    """``keyed``: members inserted by this chunk with their search key already counting this chunk's new
+    addresses (refreshed only if one of those addresses is refused)."""
     now = timezone.now()
     new = [r for r in rows if r.action == ImportRow.Action.NEW]
     updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
@@ -216,8 +316,8 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> Touched:
     taken = set(
         any_of(AdditionalMailAddress.objects, "address", [r.address for r in new]).values_list("address", flat=True)
     )
-    slots = dict(
-        any_of(AdditionalMailAddress.objects, "member_id", members.values())
+    slots = dict(  # the members this chunk created have none yet
+        any_of(AdditionalMailAddress.objects, "member_id", [m for m in members.values() if m not in keyed])
         .values("member_id")
         .annotate(top=Max("slot"))
         .values_list("member_id", "top")
@@ -232,38 +332,38 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> Touched:
             _refuse(row, "確認の後に同じ追加メールアドレスが登録されました。")
             continue
         slots[member_id] = slots.get(member_id, 0) + 1
-        address = AdditionalMailAddress(
-            member_id=member_id,
-            slot=slots[member_id],
-            address=row.address,
-            login_id=row.values["login_id"],
-            issued_on=_value("issued_on", row.values["issued_on"]),
-        )
-        address.password = row.password
+        address_uuid = uuid.uuid4()
+        address = {
+            "uuid": address_uuid,
+            "member_id": member_id,
+            "slot": slots[member_id],
+            "address": row.address,
+            "login_id": row.values["login_id"],
+            "issued_on": _value("issued_on", row.values["issued_on"]),
+            "password": seal(AdditionalMailAddress, "password", address_uuid, row.password),
+            "is_active": True,
+            "created_at": now,
+            "updated_at": now,
+        }
         creating.append((row, address))
-    bulk_insert(AdditionalMailAddress, [a for _, a in creating])
+    address_ids = insert_rows(AdditionalMailAddress, [a for _, a in creating])
     campaigns = _active_campaigns()
     statuses = [
-        AccountStatus(
-            campaign_id=c,
-            member_id=a.member_id,
-            address_id=a.pk,
-            office_id=copies[a.member_id][0],
-            counted=copies[a.member_id][1] and a.is_active,
-        )
-        for _, a in creating
+        {
+            "campaign_id": c,
+            "member_id": a["member_id"],
+            "address_id": address_id,
+            "office_id": copies[a["member_id"]][0],
+            "counted": copies[a["member_id"]][1],
+            "updated_at": now,
+        }
+        for (_, a), address_id in zip(creating, address_ids, strict=True)
         for c in campaigns
     ]
-    bulk_insert(AccountStatus, statuses)
-    by_address = defaultdict(list)
-    for status in statuses:
-        by_address[status.address_id].append(status.pk)
-    stamps = dict(
-        any_of(AdditionalMailAddress.objects, "pk", [a.pk for _, a in creating]).values_list("id", "updated_at")
-    )
-    for row, address in creating:
-        row.state, row.target_id = ImportRow.State.APPLIED, address.pk
-        row.after = {"updated_at": jsonable(stamps[address.pk]), "status_ids": by_address[address.pk]}
+    by_address = _insert_statuses(batch, statuses, [row for row, _ in creating for _c in campaigns], actor_id, now)
+    for (row, _), address_id in zip(creating, address_ids, strict=True):
+        row.state, row.target_id = ImportRow.State.APPLIED, address_id
+        row.after = {"updated_at": jsonable(now), "status_ids": by_address[row.pk]}
 
     current = {
         a.pk: a for a in any_of(AdditionalMailAddress.objects.select_for_update(), "pk", [r.target_id for r in updates])
@@ -290,8 +390,9 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id) -> Touched:
         row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
     bulk_set(AdditionalMailAddress, changed, ["login_id", "issued_on", "updated_at"])
     # A changed login ID or date changes neither the search key nor the progress; a new address both.
-    new_members = {a.member_id for _, a in creating}
-    return Touched(search=new_members, progress=new_members)
+    new_members = {a["member_id"] for _, a in creating}
+    refused_owners = {members.get(r.member_number) for r in new if r.state == ImportRow.State.REFUSED}
+    return Touched(search=(new_members - keyed) | (refused_owners & keyed), progress=new_members)
 
 
 def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> Touched:
@@ -340,15 +441,8 @@ def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> Touched:
             "updated_at": jsonable(status.updated_at),
         }
         from_status = status.status
-        status.status = row.values["status"]
-        if "status_on" in row.values:
-            status.status_on = _value("status_on", row.values["status_on"])
-        elif status.status != from_status:
-            status.status_on = timezone.localdate()
-        status.source = row.values.get("source") or Source.IMPORT
-        if "note" in row.values:
-            status.note = row.values["note"]
-        status.recorded_by_id = actor_id
+        for key, value in _recorded(row.values, from_status, actor_id).items():
+            setattr(status, key, value)
         status.version += 1
         status.updated_at = now
         changed.append(status)

@@ -147,6 +147,12 @@ class ImportRow(models.Model):
             models.Index(
                 fields=["batch", "kind", "id"], condition=models.Q(state="pending"), name="imports_row_pending"
             ),
+            # A chunk's member rows find the pending address and status rows of the same members.
+            models.Index(
+                fields=["batch", "member_number"],
+                condition=models.Q(state="pending"),
+                name="imports_row_pending_member",
+            ),
             models.Index(fields=["batch", "action", "row_number"], name="imports_row_action"),
         ]
 

@@ -155,13 +155,19 @@ class Member(models.Model):
         self.fax = normalize.phone(self.fax)
 
 
-SEARCH_KEY_SOURCES = {"name", "name_kana", "biglobe_user_id", "email"}
+SEARCH_KEY_FIELDS = ("name", "name_kana", "biglobe_user_id", "email")
+SEARCH_KEY_SOURCES = set(SEARCH_KEY_FIELDS)
 PROGRESS_SOURCES = {"office", "office_id", "is_active", "email"}
 
 
 def member_search_key(member, addresses) -> str:
     """Company name, kana reading, BIGLOBE user ID, mail address and every additional address, normalised."""
-    return normalize.search_key(member.name, member.name_kana, member.biglobe_user_id, member.email, *addresses)
+    return normalize.search_key(*(getattr(member, k) for k in SEARCH_KEY_FIELDS), *addresses)
+
+
+def search_key_of(fields: dict, addresses) -> str:
+    """``member_search_key`` of a member given as a dict of its fields (a row an import inserts)."""
+    return normalize.search_key(*(fields.get(k) for k in SEARCH_KEY_FIELDS), *addresses)
 
 
 def refresh_search_keys(member_ids) -> None:
