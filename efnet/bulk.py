@@ -32,9 +32,10 @@ def db_value(field, value, connection):
     return value
 
 
-def bulk_set(model, objects: Sequence, fields: Sequence[str]) -> None:
+def bulk_set(model, objects: Sequence, fields: Sequence[str], *, same: dict | None = None) -> None:
     """Write ``fields`` of each object (by primary key). Values are taken as stored in the instance (an
-    encrypted field's ciphertext, never decrypted here)."""
+    encrypted field's ciphertext, never decrypted here). ``same``: columns set to one value for every row
+    (a constant in the statement instead of an array with the same value n times)."""
     if not objects:
         return
     connection = connections[model._default_manager.db]
@@ -42,6 +43,9 @@ def bulk_set(model, objects: Sequence, fields: Sequence[str]) -> None:
     table = quote(model._meta.db_table)
     pk = model._meta.pk
     columns = [pk, *(model._meta.get_field(name) for name in fields)]
+    constants = [(model._meta.get_field(name), value) for name, value in (same or {}).items()]
+    set_constants = "".join(f", {quote(f.column)} = %s" for f, _ in constants)
+    constant_values = [f.get_db_prep_save(v, connection) for f, v in constants]
 
     def value(obj, field):
         return db_value(field, obj.__dict__.get(field.attname) if field is not pk else obj.pk, connection)
@@ -58,9 +62,9 @@ def bulk_set(model, objects: Sequence, fields: Sequence[str]) -> None:
             for start in range(0, len(objects), 5000):
                 part = objects[start : start + 5000]
                 cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) "  # noqa: S608
-                    f"WHERE {table}.{quote(pk.column)} = v.{names[0]}",
-                    [[value(obj, f) for obj in part] for f in columns],
+                    f"UPDATE {table} SET {assignments}{set_constants} "  # noqa: S608
+                    f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {table}.{quote(pk.column)} = v.{names[0]}",
+                    [*constant_values, *([value(obj, f) for obj in part] for f in columns)],
                 )
             return
         names = [f"column{i + 1}" for i in range(len(columns))]
@@ -69,9 +73,10 @@ def bulk_set(model, objects: Sequence, fields: Sequence[str]) -> None:
         for start in range(0, len(objects), BATCH):
             part = objects[start : start + BATCH]
             cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join(placeholder for _ in part)}) AS v "  # noqa: S608
+                f"UPDATE {table} SET {assignments}{set_constants} "  # noqa: S608
+                f"FROM (VALUES {', '.join(placeholder for _ in part)}) AS v "
                 f"WHERE {table}.{quote(pk.column)} = v.{names[0]}",
-                [value(obj, f) for obj in part for f in columns],
+                [*constant_values, *(value(obj, f) for obj in part for f in columns)],
             )
 
 

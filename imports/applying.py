@@ -132,13 +132,22 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
             touched.copies.update(done.copies)
         # Once per chunk: a new member's search key and progress are written once, not once per kind of row.
         _refresh_derived(touched)
-        # Applied or refused, the file's password no longer stays in the batch (written in the same UPDATE).
-        for row in rows:
-            row.__dict__["password"] = ""
-        bulk_set(ImportRow, rows, ["state", "target_id", "after", "before", "refusal", "password"])
+        _record_results(rows)
         batch.progress_done += len(rows)
         ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
         return True
+
+
+def _record_results(rows: list[ImportRow]) -> None:
+    """Each row of the chunk written once: applied or refused, and without the file's password from now on.
+    A new member or address applied changed only its state, target and ``after``: the narrower UPDATE."""
+    plain, detailed = [], []
+    for row in rows:
+        row.__dict__["password"] = ""
+        new_applied = row.action == ImportRow.Action.NEW and row.state == ImportRow.State.APPLIED
+        (plain if new_applied and row.kind != ImportRow.Kind.STATUS else detailed).append(row)
+    bulk_set(ImportRow, plain, ["state", "target_id", "after"], same={"password": ""})
+    bulk_set(ImportRow, detailed, ["state", "target_id", "after", "before", "refusal"], same={"password": ""})
 
 
 def _next_rows(batch: ImportBatch) -> list[ImportRow]:
@@ -218,10 +227,11 @@ def _insert_statuses(batch, statuses: list[dict], owners: list[ImportRow], actor
         }
         for status, _ in folded
     ]
+    stamp = jsonable(now)
     for (status, row), change_id in zip(folded, insert_rows(StatusChange, history), strict=True):
         # As if the account had been created as enrolment leaves it (version 1), then changed by this row.
         row.before = {"id": status["id"], "status": Status.NOT_NOTIFIED, "status_on": None, "source": ""}
-        row.before |= {"note": "", "recorded_by_id": None, "version": 1, "updated_at": jsonable(now)}
+        row.before |= {"note": "", "recorded_by_id": None, "version": 1, "updated_at": stamp}
         row.state, row.target_id = ImportRow.State.APPLIED, status["id"]
         row.after = {"version": 2, "change_id": change_id}
     return by_owner
@@ -229,6 +239,7 @@ def _insert_statuses(batch, statuses: list[dict], owners: list[ImportRow], actor
 
 def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
     now = timezone.now()
+    stamp = jsonable(now)  # what undo compares updated_at with
     new = [r for r in rows if r.action == ImportRow.Action.NEW]
     updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
     taken_numbers = set(
@@ -268,7 +279,7 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
     by_member = _insert_statuses(batch, statuses, [row for row, _ in creating for _c in campaigns], actor_id, now)
     for (row, _), member_id in zip(creating, member_ids, strict=True):
         row.state, row.target_id = ImportRow.State.APPLIED, member_id
-        row.after = {"updated_at": jsonable(now), "status_ids": by_member[row.pk]}
+        row.after = {"updated_at": stamp, "status_ids": by_member[row.pk]}
 
     current = {m.pk: m for m in any_of(Member.objects.select_for_update(), "pk", [r.target_id for r in updates])}
     changed = []
@@ -285,7 +296,7 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
         member.updated_at = now
         changed.append(member)
         row.state = ImportRow.State.APPLIED
-        row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
+        row.after = {"updated_at": stamp, "password": bool(row.password)}
     bulk_set(Member, changed, [*MEMBER_FIELDS, "office", "updated_at"])
     # New members' status rows were written with their copies; an update may have moved a member's office.
     moved = {r.target_id for r in updates if r.state == ImportRow.State.APPLIED and "office" in r.values}
@@ -304,6 +315,7 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id, *, keyed: set[int] 
     """``keyed``: members inserted by this chunk with their search key already counting this chunk's new
     addresses (refreshed only if one of those addresses is refused)."""
     now = timezone.now()
+    stamp = jsonable(now)  # what undo compares updated_at with
     new = [r for r in rows if r.action == ImportRow.Action.NEW]
     updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
     owners = list(
@@ -363,7 +375,7 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id, *, keyed: set[int] 
     by_address = _insert_statuses(batch, statuses, [row for row, _ in creating for _c in campaigns], actor_id, now)
     for (row, _), address_id in zip(creating, address_ids, strict=True):
         row.state, row.target_id = ImportRow.State.APPLIED, address_id
-        row.after = {"updated_at": jsonable(now), "status_ids": by_address[row.pk]}
+        row.after = {"updated_at": stamp, "status_ids": by_address[row.pk]}
 
     current = {
         a.pk: a for a in any_of(AdditionalMailAddress.objects.select_for_update(), "pk", [r.target_id for r in updates])
@@ -387,7 +399,7 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id, *, keyed: set[int] 
         address.updated_at = now
         changed.append(address)
         row.state = ImportRow.State.APPLIED
-        row.after = {"updated_at": jsonable(now), "password": bool(row.password)}
+        row.after = {"updated_at": stamp, "password": bool(row.password)}
     bulk_set(AdditionalMailAddress, changed, ["login_id", "issued_on", "updated_at"])
     # A changed login ID or date changes neither the search key nor the progress; a new address both.
     new_members = {a["member_id"] for _, a in creating}

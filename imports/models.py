@@ -118,7 +118,9 @@ class ImportRow(models.Model):
         SKIPPED = "skipped", _("対象外")
         UNDONE = "undone", _("取消済")
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Binds the row's encrypted password to it (its AAD); never looked up, so not indexed: a unique index was
+    # one more index entry for every row version the preview, the apply and the undo write.
+    uuid = models.UUIDField(default=uuid.uuid4, editable=False)
     # No index of its own: the two indexes below start with the batch (one index fewer to write per row version).
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField(_("行"))
