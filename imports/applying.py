@@ -483,124 +483,118 @@ def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> Touched:
 # --- undo -----------------------------------------------------------------------------------------------
 
 
-class _Applied(NamedTuple):
-    """What the undo check needs of one applied row (a small tuple: a batch may hold 400,000 of them)."""
-
-    row_number: int
-    is_new: bool
-    updated_at: str | None
-    status_ids: tuple
-    version: int | None
-    change_id: int | None
+def _applied_rows(batch: ImportBatch, kind: str, fields: tuple[str, ...], size: int = 5000):
+    """The batch's applied rows of one kind as tuples (``id`` first), a part of ``size`` at a time in id
+    order: a batch may hold 400,000 rows and the check must fit in a worker's memory."""
+    applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED, kind=kind).order_by("id")
+    last = 0
+    while part := list(applied.filter(id__gt=last).values_list("id", *fields)[:size]):
+        yield part
+        last = part[-1][0]
 
 
 def undo_blockers(batch: ImportBatch, limit: int = 20) -> list[str]:
-    """Why the batch cannot be undone: one line per blocking row (at most ``limit``), empty when it can."""
+    """Why the batch cannot be undone: one line per blocking row (at most ``limit``), empty when it can.
+
+    Read a part at a time; what is kept across parts is small: the ids of what the batch created (with the
+    version it left each status at) and, per status row, its version and history row."""
     blockers: list[str] = []
-
-    def block(row_number: int, message: str) -> bool:
-        blockers.append(f"{row_number}行目: {message}")
-        return len(blockers) >= limit
-
-    # Not batch.rows: a related manager would fetch each row's deferred batch_id one query at a time.
-    applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED)
-    expected_versions: dict[int, int] = {}
-    member_rows: dict[int, _Applied] = {}
-    address_rows: dict[int, _Applied] = {}
-    status_rows: dict[int, _Applied] = {}
-    # Plain tuples, not model instances: a batch of 300,000 rows must fit in a worker's memory.
-    fields = ("kind", "target_id", "row_number", "action", "after")
-    for kind, target_id, row_number, action, after in applied.values_list(*fields).iterator(5000):
-        row = _Applied(
-            row_number,
-            action == ImportRow.Action.NEW,
-            after.get("updated_at"),
-            tuple(after.get("status_ids", ())),
-            after.get("version"),
-            after.get("change_id"),
-        )
-        {"member": member_rows, "address": address_rows, "status": status_rows}[kind][target_id] = row
-        for status_id in after.get("status_ids", []):
-            expected_versions[status_id] = 1
-    for target_id, row in status_rows.items():
-        expected_versions[target_id] = row.version
-
-    for model, rows, what in (
-        (Member, member_rows, "会員"),
-        (AdditionalMailAddress, address_rows, "追加メールアドレス"),
+    created_statuses: dict[int, int] = {}  # status id -> version the batch left it at
+    new_members: set[int] = set()
+    new_addresses: set[int] = set()
+    for kind, model, what, created in (
+        ("member", Member, "会員", new_members),
+        ("address", AdditionalMailAddress, "追加メールアドレス", new_addresses),
     ):
-        ids = list(rows)
-        for start in range(0, len(ids), 5000):
-            stamps = dict(any_of(model.objects, "pk", ids[start : start + 5000]).values_list("id", "updated_at"))
-            for pk in ids[start : start + 5000]:
-                if pk not in stamps:
-                    if block(rows[pk].row_number, f"この{what}は取込の後に削除されました。"):
-                        return blockers
-                elif jsonable(stamps[pk]) != rows[pk].updated_at and block(
-                    rows[pk].row_number, f"この{what}は取込の後に変更されました。"
-                ):
-                    return blockers
-    status_ids = list(expected_versions)
+        for part in _applied_rows(batch, kind, ("target_id", "row_number", "action", "after")):
+            stamps = dict(any_of(model.objects, "pk", [r[1] for r in part]).values_list("id", "updated_at"))
+            for _, target_id, row_number, action, after in part:
+                if target_id not in stamps:
+                    blockers.append(f"{row_number}行目: この{what}は取込の後に削除されました。")
+                elif jsonable(stamps[target_id]) != after.get("updated_at"):
+                    blockers.append(f"{row_number}行目: この{what}は取込の後に変更されました。")
+                if action == ImportRow.Action.NEW:
+                    created.add(target_id)
+                    for status_id in after.get("status_ids", ()):
+                        created_statuses[status_id] = 1
+            if len(blockers) >= limit:
+                return blockers[:limit]
+    expected = dict(created_statuses)
+    status_rows: dict[int, int] = {}  # status id -> row number
+    batch_changes: set[int] = set()
+    for part in _applied_rows(batch, "status", ("target_id", "row_number", "after")):
+        for _, target_id, row_number, after in part:
+            expected[target_id] = after.get("version")  # a status row of the file changed it after creation
+            status_rows[target_id] = row_number
+            batch_changes.add(after.get("change_id"))
+    pinned: list[tuple[int, str]] = []
+    status_ids = list(expected)
     for start in range(0, len(status_ids), 5000):
         part = status_ids[start : start + 5000]
         versions = dict(any_of(AccountStatus.objects, "pk", part).values_list("id", "version"))
-        for pk in part:
-            if versions.get(pk) != expected_versions[pk]:
-                row = status_rows.get(pk)
-                row_number = row.row_number if row else _owner_row(pk, member_rows, address_rows)
-                if block(row_number, "このアカウントの状態は取込の後に変更されました。"):
-                    return blockers
-    blockers += _created_since(batch, member_rows, address_rows, set(expected_versions), limit - len(blockers))
-    # A refused (stale) attempt leaves a history row without bumping the version: it pins the account too.
-    batch_changes = {r.change_id for r in status_rows.values()}
-    for start in range(0, len(status_ids), 5000):
-        changes = any_of(StatusChange.objects, "account_status_id", status_ids[start : start + 5000])
-        for change_id, status_id in changes.values_list("id", "account_status_id"):
-            if change_id in batch_changes or len(blockers) >= limit:
-                continue
-            row = status_rows.get(status_id)
-            row_number = row.row_number if row else _owner_row(status_id, member_rows, address_rows)
-            blockers.append(f"{row_number}行目: このアカウントの状態は取込の後に記録がありました。")
+        pinned += [
+            (pk, "このアカウントの状態は取込の後に変更されました。") for pk in part if versions.get(pk) != expected[pk]
+        ]
+        if len(pinned) >= limit:
+            break
+    if len(pinned) < limit:
+        # A refused (stale) attempt leaves a history row without bumping the version: it pins the account too.
+        for start in range(0, len(status_ids), 5000):
+            changes = any_of(StatusChange.objects, "account_status_id", status_ids[start : start + 5000])
+            for change_id, status_id in changes.values_list("id", "account_status_id"):
+                if change_id not in batch_changes and len(pinned) < limit:
+                    pinned.append((status_id, "このアカウントの状態は取込の後に記録がありました。"))
+    owners = _status_owner_rows(batch, {pk for pk, _ in pinned if pk not in status_rows})
+    blockers += [f"{status_rows.get(pk) or owners.get(pk, 0)}行目: {message}" for pk, message in pinned]
+    if len(blockers) < limit:
+        known = set(expected)
+        blockers += _created_since(batch, new_members, new_addresses, known, limit - len(blockers))
     return blockers[:limit]
 
 
-def _owner_row(status_id: int, member_rows: dict, address_rows: dict) -> int:
-    for rows in (member_rows, address_rows):
-        for row in rows.values():
-            if status_id in row.status_ids:
-                return row.row_number
-    return 0
+def _status_owner_rows(batch: ImportBatch, status_ids: set[int]) -> dict[int, int]:
+    """The row number of the new member or address row that created each of these status rows."""
+    found: dict[int, int] = {}
+    if status_ids:
+        for kind in ("member", "address"):
+            for part in _applied_rows(batch, kind, ("row_number", "after")):
+                for _, row_number, after in part:
+                    for status_id in set(after.get("status_ids", ())) & status_ids:
+                        found[status_id] = row_number
+    return found
 
 
-def _created_since(batch, member_rows: dict, address_rows: dict, known_statuses: set, limit: int) -> list[str]:
+def _created_since(batch, new_members: set, new_addresses: set, known_statuses: set, limit: int) -> list[str]:
     """Anything that points at a member or address the batch created and that the batch did not create."""
     if limit <= 0:
         return []
-    new_members = [pk for pk, row in member_rows.items() if row.is_new]
-    new_addresses = {pk for pk, row in address_rows.items() if row.is_new}
-    found = []
-    for model, ids, rows in (
-        (Member, new_members, member_rows),
-        (AdditionalMailAddress, list(new_addresses), address_rows),
-    ):
+    offending: list[tuple[str, int, str]] = []  # kind of the owner, owner id, what was added
+    for model, kind, ids in ((Member, "member", new_members), (AdditionalMailAddress, "address", new_addresses)):
+        ids = sorted(ids)
         for relation in model._meta.related_objects:
             related, field = relation.related_model, relation.field
+            if related is MemberProgress:
+                continue  # derived from the status rows; undo recomputes it
+            mine = new_addresses if related is AdditionalMailAddress else known_statuses
+            mine = mine if related in (AdditionalMailAddress, AccountStatus) else set()
             for start in range(0, len(ids), 5000):
-                part = ids[start : start + 5000]
-                mine = new_addresses if related is AdditionalMailAddress else known_statuses
-                mine = mine if related in (AdditionalMailAddress, AccountStatus) else set()
-                if related is MemberProgress:
-                    continue  # derived from the status rows; undo recomputes it
-                qs = related._base_manager.filter(**{f"{field.name}__in": part}).values_list("pk", field.attname)
-                for pk, owner in qs:
-                    if pk in mine:
-                        continue
-                    found.append(
-                        f"{rows[owner].row_number}行目: 取込の後に{related._meta.verbose_name}が追加されました。"
-                    )
-                    if len(found) >= limit:
-                        return found
-    return found
+                qs = any_of(related._base_manager, field.attname, ids[start : start + 5000])
+                for pk, owner in qs.values_list("pk", field.attname):
+                    if pk not in mine:
+                        offending.append((kind, owner, related._meta.verbose_name))
+                        if len(offending) >= limit:
+                            break
+                if len(offending) >= limit:
+                    break
+    numbers: dict[tuple[str, int], int] = {}
+    for kind in {kind for kind, _, _ in offending}:
+        owners = {owner for k, owner, _ in offending if k == kind}
+        rows = ImportRow.objects.filter(batch=batch, kind=kind, state=ImportRow.State.APPLIED)
+        for target_id, row_number in any_of(rows, "target_id", owners).values_list("target_id", "row_number"):
+            numbers[(kind, target_id)] = row_number
+    return [
+        f"{numbers.get((kind, owner), 0)}行目: 取込の後に{what}が追加されました。" for kind, owner, what in offending
+    ]
 
 
 def undo(batch: ImportBatch) -> dict:
@@ -610,46 +604,51 @@ def undo(batch: ImportBatch) -> dict:
     # Not batch.rows: a related manager would fetch each row's deferred batch_id one query at a time.
     applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED)
     touched_numbers = set(applied.values_list("member_number", flat=True).distinct())
+    # The status rows of the accounts the batch created go with those accounts: nothing to restore on them.
+    created_statuses: set[int] = set()
+    for kind in ("member", "address"):
+        for part in _applied_rows(batch, kind, ("action", "after")):
+            for _, action, after in part:
+                if action == ImportRow.Action.NEW:
+                    created_statuses.update(after.get("status_ids", ()))
     # Statuses first: restore or forget what applying changed, and drop the history rows it wrote.
     change_ids, restore = [], []
-    for row in applied.filter(kind="status").iterator(2000):
-        change_ids.append(row.after["change_id"])
-        if not row.after.get("created"):
-            restore.append(
-                AccountStatus(pk=row.target_id, **{k: _restore(k, v) for k, v in row.before.items() if k != "id"})
-            )
-        counts["statuses"] += 1
-        if len(restore) >= 5000:  # written as it goes: memory stays flat however big the batch
-            bulk_set(AccountStatus, restore, STATUS_RESTORED)
-            restore = []
+    for part in _applied_rows(batch, "status", ("target_id", "before", "after")):
+        for _, target_id, before, after in part:
+            change_ids.append(after["change_id"])
+            counts["statuses"] += 1
+            if after.get("created"):
+                created_statuses.add(target_id)
+            elif target_id not in created_statuses:
+                restore.append(
+                    AccountStatus(pk=target_id, **{k: _restore(k, v) for k, v in before.items() if k != "id"})
+                )
+        bulk_set(AccountStatus, restore, STATUS_RESTORED)  # written as it goes: memory stays flat
+        restore = []
     _delete(StatusChange, change_ids)
-    bulk_set(AccountStatus, restore, STATUS_RESTORED)
-    created_statuses = list(applied.filter(kind="status", after__created=True).values_list("target_id", flat=True))
+    _delete(AccountStatus, sorted(created_statuses))
     secret = {"member": "biglobe_password", "address": "password"}
     for kind, model in (("address", AdditionalMailAddress), ("member", Member)):
-        new_ids, status_ids, restore = [], list(created_statuses) if kind == "address" else [], []
-        for row in applied.filter(kind=kind).iterator(2000):
-            counts["addresses" if kind == "address" else "members"] += 1
-            if row.action == ImportRow.Action.NEW:
-                new_ids.append(row.target_id)
-                status_ids += row.after.get("status_ids", [])
-                continue
-            obj = model(pk=row.target_id)
-            for key, value in row.before.items():
-                if key != secret[kind]:
-                    setattr(obj, key, _restore(key, value))
-            restore.append(obj)
-            if row.after.get("password"):
-                _write_sealed(obj, secret[kind], sealed=row.before[secret[kind]])
-            if len(restore) >= 5000:
-                _restore_rows(model, restore, secret[kind])
-                restore = []
-        _delete(AccountStatus, status_ids)
+        new_ids = []
+        for part in _applied_rows(batch, kind, ("target_id", "action", "before", "after")):
+            restore = []
+            for _, target_id, action, before, after in part:
+                counts["addresses" if kind == "address" else "members"] += 1
+                if action == ImportRow.Action.NEW:
+                    new_ids.append(target_id)
+                    continue
+                obj = model(pk=target_id)
+                for key, value in before.items():
+                    if key != secret[kind]:
+                        setattr(obj, key, _restore(key, value))
+                restore.append(obj)
+                if after.get("password"):
+                    _write_sealed(obj, secret[kind], sealed=before[secret[kind]])
+            _restore_rows(model, restore, secret[kind])
         if model is Member:  # their stored progress goes with them (derived, so not a blocker)
             for start in range(0, len(new_ids), 5000):
                 any_of(MemberProgress.objects, "member_id", new_ids[start : start + 5000]).delete()
         _delete(model, new_ids)
-        _restore_rows(model, restore, secret[kind])
     applied.update(state=ImportRow.State.UNDONE)
     # The members that remain: keys and progress as before.
     remaining = set(any_of(Member.objects, "number", touched_numbers).values_list("pk", flat=True))

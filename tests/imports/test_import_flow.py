@@ -206,6 +206,36 @@ def test_undo_names_the_rows_changed_since_and_changes_nothing(world, campaign):
     assert snapshot_tables() == after_apply
 
 
+def test_undo_names_the_accounts_and_addresses_changed_since(world, campaign):
+    batch = preview(world.admin, _full_file(world, world.member_a.number))
+    apply(world.admin, batch)
+    # Row 2 created new1 with the status its row gave; row 4 created 0003002 whose status it did not give;
+    # row 6 created new2.
+    folded = AccountStatus.objects.get(campaign=campaign, address__address="new1@efnet-demo.example")
+    folded.status, folded.version = "案内済", folded.version + 1
+    folded.save()
+    plain = AccountStatus.objects.get(campaign=campaign, member__number="0003002", address=None)
+    plain.status, plain.version = "案内済", plain.version + 1
+    plain.save()
+    edited = AdditionalMailAddress.objects.get(address="new2@efnet-demo.example")
+    edited.login_id = "edited-since"
+    edited.save()
+    later = Campaign.objects.create(name="次のキャンペーン", started_on=date(2026, 9, 1))
+    AccountStatus.objects.create(campaign=later, member=Member.objects.get(number="0003001"))
+    after_apply = snapshot_tables()
+
+    with pytest.raises(services.UndoBlocked) as caught:
+        services.batch_undo(batch=batch, actor=world.admin)
+
+    blockers = caught.value.blockers
+    assert "6行目: この追加メールアドレスは取込の後に変更されました。" in blockers
+    assert "2行目: このアカウントの状態は取込の後に変更されました。" in blockers
+    assert "4行目: このアカウントの状態は取込の後に変更されました。" in blockers
+    assert "3行目: 取込の後にアカウント別状況が追加されました。" in blockers
+    assert len(blockers) == 4, blockers
+    assert snapshot_tables() == after_apply
+
+
 def test_export_then_import_changes_nothing(world, campaign):
     from tracking.services import campaign_enroll_all
 
