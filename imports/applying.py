@@ -177,15 +177,16 @@ def _record_results(rows: list[PendingRow]) -> None:
 def _next_rows(batch: ImportBatch) -> list[PendingRow]:
     """The next chunk: up to ``chunk_size()`` member rows with every pending address and status row of the same
     members, so a new member, its additional addresses and their statuses go in one transaction (its search
-    key and progress computed once); then, for members the file does not change, address and status rows."""
+    key and progress computed once); then, for members the file does not change, address rows with the
+    status rows of the same members; then what status rows are left."""
     pending = ImportRow.objects.filter(batch=batch, state=ImportRow.State.PENDING)
-    members = _pending(pending.filter(kind=ImportRow.Kind.MEMBER).order_by("id")[: chunk_size()])
-    if members:
-        numbers = [r.member_number for r in members]
-        others = any_of(pending.exclude(kind=ImportRow.Kind.MEMBER), "member_number", numbers)
-        return members + _pending(others.order_by("id"))
-    for kind in (ImportRow.Kind.ADDRESS, ImportRow.Kind.STATUS):
+    for kind in (ImportRow.Kind.MEMBER, ImportRow.Kind.ADDRESS, ImportRow.Kind.STATUS):
         rows = _pending(pending.filter(kind=kind).order_by("id")[: chunk_size()])
+        if rows and kind != ImportRow.Kind.STATUS:
+            numbers = [r.member_number for r in rows]
+            later = PHASES[PHASES.index(kind) + 1 :]
+            others = any_of(pending.filter(kind__in=later), "member_number", numbers)
+            return rows + _pending(others.order_by("id"))
         if rows:
             return rows
     return []

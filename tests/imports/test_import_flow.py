@@ -236,6 +236,37 @@ def test_undo_names_the_accounts_and_addresses_changed_since(world, campaign):
     assert snapshot_tables() == after_apply
 
 
+def test_new_addresses_of_an_existing_member_get_their_status_with_them_and_undo_restores_every_table(world, campaign):
+    from tracking.services import campaign_enroll_all
+
+    campaign_enroll_all(campaign=campaign, actor=world.admin)
+    before = snapshot_tables()
+    number = world.member_a.number
+    data = csv_bytes(
+        [
+            ADDRESS_HEADERS,
+            [number, "later1@efnet-demo.example", "later1", "AddrPw123", "R8.6.1", "完了", "2026/6/20"],
+            [number, "later2@efnet-demo.example", "later2", "AddrPw456", "R8.6.1", "", ""],
+        ]
+    )
+    batch = preview(world.admin, data)
+    assert batch.counts["address"]["new"] == 2 and batch.counts["status"]["update"] == 1
+    apply(world.admin, batch)
+
+    done = AccountStatus.objects.get(campaign=campaign, address__address="later1@efnet-demo.example")
+    assert (done.status, done.status_on, done.version) == ("完了", date(2026, 6, 20), 2)
+    history = StatusChange.objects.filter(account_status=done).values_list("from_status", "to_status")
+    assert list(history) == [("未案内", "完了")]
+    untouched = AccountStatus.objects.get(campaign=campaign, address__address="later2@efnet-demo.example")
+    assert (untouched.status, untouched.version) == ("未案内", 1)
+    assert ImportBatch.objects.get(pk=batch.pk).counts["applied"] == {"member": 0, "address": 2, "status": 1}
+    progress = MemberProgress.objects.get(campaign=campaign, member=world.member_a)
+    assert progress.n_done == 1 and progress.n_not_notified >= 2
+
+    services.batch_undo(batch=batch, actor=world.admin)
+    assert snapshot_tables() == before
+
+
 def test_export_then_import_changes_nothing(world, campaign):
     from tracking.services import campaign_enroll_all
 
