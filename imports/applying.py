@@ -86,7 +86,10 @@ class Touched(NamedTuple):
 
     search: set[int]
     progress: set[int]
-    copies: set[int] = set()  # office or active flags changed: their status rows' copies are refreshed too
+    copies: set[int] = frozenset()  # office or active flags changed: their status rows' copies are refreshed too
+    # Each counted status row written for a member created by this chunk: (campaign, member, office, member has
+    # a mail address, status, address slot or None), from which its progress is computed without a query.
+    accounts: tuple = ()
 
 
 def _refresh_derived(touched: Touched) -> None:
@@ -114,7 +117,7 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
         by_kind = defaultdict(list)
         for row in rows:
             by_kind[row.kind].append(row)
-        touched = Touched(set(), set(), set())
+        search, recount, copies, accounts = set(), set(), set(), []
         keyed: set[int] = set()
         for kind in PHASES:
             if not by_kind[kind]:
@@ -128,11 +131,15 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
             else:  # but those written with the accounts this chunk created
                 pending = [r for r in by_kind[kind] if r.state == ImportRow.State.PENDING]
                 done = _apply_statuses(batch, pending, actor_id) if pending else Touched(set(), set())
-            touched.search.update(done.search)
-            touched.progress.update(done.progress)
-            touched.copies.update(done.copies)
-        # Once per chunk: a new member's search key and progress are written once, not once per kind of row.
-        _refresh_derived(touched)
+                keyed -= done.progress  # a status row changed one of them after all: counted by the database
+            search |= done.search
+            recount |= done.progress
+            copies |= done.copies
+            accounts += done.accounts
+        # Once per chunk: a new member's search key and progress are written once, not once per kind of row;
+        # the progress of the members this chunk created is computed from what it wrote.
+        progress.insert_for_new_members(a for a in accounts if a[1] in keyed)
+        _refresh_derived(Touched(search=search, progress=recount - keyed, copies=copies))
         _record_results(rows)
         batch.progress_done += len(rows)
         ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
@@ -326,7 +333,23 @@ def _apply_members(batch, rows: list[ImportRow], actor_id) -> Touched:
     bulk_set(Member, changed, [*MEMBER_FIELDS, "office", "updated_at"])
     # New members' status rows were written with their copies; an update may have moved a member's office.
     moved = {r.target_id for r in updates if r.state == ImportRow.State.APPLIED and "office" in r.values}
-    return Touched(search={m.pk for m in changed}, progress={*member_ids} | {m.pk for m in changed}, copies=moved)
+    accounts = tuple(
+        (
+            s["campaign_id"],
+            s["member_id"],
+            s["office_id"],
+            bool(m.get("email")),
+            s.get("status", Status.NOT_NOTIFIED),
+            None,
+        )
+        for s, m in zip(statuses, [m for _, m in creating for _c in campaigns], strict=True)
+    )
+    return Touched(
+        search={m.pk for m in changed},
+        progress={*member_ids} | {m.pk for m in changed},
+        copies=moved,
+        accounts=accounts,
+    )
 
 
 def _member_state(member: Member) -> dict:
@@ -346,11 +369,12 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id, *, keyed: set[int] 
     updates = [r for r in rows if r.action == ImportRow.Action.UPDATE]
     owners = list(
         any_of(Member.objects, "number", {r.member_number for r in new}).values_list(
-            "number", "id", "office_id", "is_active"
+            "number", "id", "office_id", "is_active", "email"
         )
     )
-    members = {number: pk for number, pk, _, _ in owners}
-    copies = {pk: (office_id, active) for _, pk, office_id, active in owners}
+    members = {number: pk for number, pk, *_ in owners}
+    copies = {pk: (office_id, active) for _, pk, office_id, active, _ in owners}
+    has_email = {pk: bool(email) for _, pk, _, _, email in owners}
     taken = set(
         any_of(AdditionalMailAddress.objects, "address", [r.address for r in new]).values_list("address", flat=True)
     )
@@ -430,7 +454,20 @@ def _apply_addresses(batch, rows: list[ImportRow], actor_id, *, keyed: set[int] 
     # A changed login ID or date changes neither the search key nor the progress; a new address both.
     new_members = {a["member_id"] for _, a in creating}
     refused_owners = {members.get(r.member_number) for r in new if r.state == ImportRow.State.REFUSED}
-    return Touched(search=(new_members - keyed) | (refused_owners & keyed), progress=new_members)
+    slots_of = {address_id: a["slot"] for (_, a), address_id in zip(creating, address_ids, strict=True)}
+    accounts = tuple(
+        (
+            s["campaign_id"],
+            s["member_id"],
+            s["office_id"],
+            has_email[s["member_id"]],
+            s.get("status", Status.NOT_NOTIFIED),
+        )
+        + (slots_of[s["address_id"]],)
+        for s in statuses
+        if s["counted"]
+    )
+    return Touched(search=(new_members - keyed) | (refused_owners & keyed), progress=new_members, accounts=accounts)
 
 
 def _apply_statuses(batch, rows: list[ImportRow], actor_id) -> Touched:
@@ -629,7 +666,7 @@ def undo(batch: ImportBatch) -> dict:
     counts = {"members": 0, "addresses": 0, "statuses": 0}
     # Not batch.rows: a related manager would fetch each row's deferred batch_id one query at a time.
     applied = ImportRow.objects.filter(batch=batch, state=ImportRow.State.APPLIED)
-    touched_numbers = set(applied.values_list("member_number", flat=True).distinct())
+    touched_numbers = set(applied.order_by().values_list("member_number", flat=True).distinct())
     # The status rows of the accounts the batch created go with those accounts: nothing to restore on them.
     created_statuses: set[int] = set()
     for kind in ("member", "address"):

@@ -66,6 +66,54 @@ def _state(counts: dict[str, int]) -> str:
     return "対象外"
 
 
+def _tally(acc: dict, campaign_id, member_id, office_id, has_email: bool, status, slot, notified_at) -> None:
+    """Count one counted status row into its member's progress in ``acc`` (the rules of every refresh)."""
+    a = acc.setdefault(
+        (campaign_id, member_id),
+        {
+            "office_id": office_id,
+            "has_email": has_email,
+            **{"未案内": 0, "案内済": 0, "完了": 0, "対象外": 0, "last": None, "open": []},
+        },
+    )
+    a[status] += 1
+    if status in ("未案内", "案内済"):
+        a["open"].append(slot)
+        if notified_at is not None and (a["last"] is None or notified_at > a["last"]):
+            a["last"] = notified_at
+
+
+def _fields(a: dict) -> dict:
+    """A member's ``MemberProgress`` columns from its tally."""
+    return {
+        "office_id": a["office_id"],
+        "state": _state(a),
+        "n_not_notified": a["未案内"],
+        "n_notified": a["案内済"],
+        "n_done": a["完了"],
+        "n_excluded": a["対象外"],
+        "last_notice": a["last"],
+        "pending_labels": LABEL_SEPARATOR.join(
+            label(s) for s in sorted(a["open"], key=lambda s: (s is not None, s or 0))
+        ),
+        "has_email": a["has_email"],
+    }
+
+
+def insert_for_new_members(accounts: Iterable[tuple]) -> None:
+    """The progress of members created in the current transaction together with every one of their status
+    rows, from what was written instead of reading it back (an import's new members): ``accounts`` holds
+    (campaign id, member id, office id, member has a mail address, status, address slot or None) for each
+    counted status row. The rules of ``refresh``; its tests hold the two to the same rows."""
+    from efnet.bulk import insert_rows
+    from tracking.models import MemberProgress
+
+    acc: dict[tuple[int, int], dict] = {}
+    for campaign_id, member_id, office_id, has_email, status, slot in accounts:
+        _tally(acc, campaign_id, member_id, office_id, has_email, status, slot, None)
+    insert_rows(MemberProgress, [{"campaign_id": c, "member_id": m, **_fields(a)} for (c, m), a in acc.items()])
+
+
 @transaction.atomic
 def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> None:
     m = models or _models()
@@ -103,19 +151,7 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
             wrong_counted[counted].append(pk)
         if not counted:
             continue
-        a = acc.setdefault(
-            (campaign_id, member_id),
-            {
-                "office_id": office_id,
-                "has_email": bool(email),
-                **{"未案内": 0, "案内済": 0, "完了": 0, "対象外": 0, "last": None, "open": []},
-            },
-        )
-        a[status] += 1
-        if status in ("未案内", "案内済"):
-            a["open"].append(slot)
-            if notified_at is not None and (a["last"] is None or notified_at > a["last"]):
-                a["last"] = notified_at
+        _tally(acc, campaign_id, member_id, office_id, bool(email), status, slot, notified_at)
     plain = QuerySet(model=AccountStatus)  # office and counted do not feed back into progress
     for office_id, pks in wrong_office.items():
         plain.filter(pk__in=pks).update(office_id=office_id)
@@ -134,17 +170,7 @@ def _refresh_chunk(ids: list[int], campaigns: list[int] | None, models=None) -> 
             MemberProgress(
                 campaign_id=campaign_id,
                 member_id=member_id,
-                office_id=a["office_id"],
-                state=_state(a),
-                n_not_notified=a["未案内"],
-                n_notified=a["案内済"],
-                n_done=a["完了"],
-                n_excluded=a["対象外"],
-                last_notice=a["last"],
-                pending_labels=LABEL_SEPARATOR.join(
-                    label(s) for s in sorted(a["open"], key=lambda s: (s is not None, s or 0))
-                ),
-                **({"has_email": a["has_email"]} if has_email else {}),
+                **{k: v for k, v in _fields(a).items() if has_email or k != "has_email"},
             )
             for (campaign_id, member_id), a in acc.items()
         ],

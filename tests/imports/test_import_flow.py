@@ -267,6 +267,46 @@ def test_new_addresses_of_an_existing_member_get_their_status_with_them_and_undo
     assert snapshot_tables() == before
 
 
+def test_the_progress_an_import_computes_for_its_new_members_equals_a_recount(world, campaign):
+    from tracking import progress
+    from tracking.services import campaign_enroll_all
+
+    Campaign.objects.create(name="別のキャンペーン", started_on=date(2026, 5, 1))  # two active campaigns
+    campaign_enroll_all(campaign=campaign, actor=world.admin)
+    headers = MEMBER_HEADERS + ["追加メールアドレス", "ID", "発行日", "状態", "確認日"]
+    pad = [""] * 5
+
+    def extra(number, address, status=""):
+        cells = [number] + [""] * 9 + ["AddrPw123", "", address, address.split("@")[0], "R8.6.1", status]
+        return cells + ["2026/6/20" if status else ""]
+
+    data = csv_bytes(
+        [
+            headers,
+            member("0004001") + pad,
+            extra("0004001", "p1@efnet-demo.example", "完了"),
+            extra("0004001", "p2@efnet-demo.example"),
+            extra("0004001", "p3@efnet-demo.example", "案内済"),
+            member("0004002", メールアドレス="") + ["", "", "", "完了", "2026/6/21"],
+            member("0004003") + ["", "", "", "対象外", ""],  # an error: 対象外 needs a note
+        ]
+    )
+    batch = preview(world.admin, data)
+    apply(world.admin, batch, skip_errors=True)
+    columns = ("campaign_id", "member_id", "office_id", "state", "n_not_notified", "n_notified", "n_done")
+    columns += ("n_excluded", "last_notice", "pending_labels", "has_email")
+
+    def rows():
+        return sorted(MemberProgress.objects.values_list(*columns))
+
+    imported = rows()
+    labels = dict(MemberProgress.objects.filter(campaign=campaign).values_list("member__number", "pending_labels"))
+    assert labels["0004001"] == "メイン、追加2、追加3" and labels["0004002"] == ""
+    MemberProgress.objects.all().delete()
+    progress.rebuild()
+    assert rows() == imported
+
+
 def test_export_then_import_changes_nothing(world, campaign):
     from tracking.services import campaign_enroll_all
 
