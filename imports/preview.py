@@ -48,6 +48,9 @@ SOURCE_BY_LABEL = {parsing.text(label): value for value, label in Source.choices
     parsing.text(value): value for value in Source.values
 }
 _email = EmailValidator()
+_EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+_EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+STATUS_VALUES = frozenset(Status.values)
 SECRET_HEADER = re.compile(r"pass|secret|pw|key|token|パスワード|暗証")
 
 
@@ -87,8 +90,12 @@ JSON_COLUMNS = frozenset(f.column for f in ImportRow._meta.concrete_fields if f.
 PASSWORD_AAD = f"{ImportRow._meta.db_table}.{ImportRow._meta.get_field('password').column}."
 
 
+# json.dumps(value, ensure_ascii=False), without making a new encoder for every value as json.dumps does.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def dump(value) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else _to_json(value)
 
 
 def write_rows(rows: Sequence[Row]) -> None:
@@ -173,6 +180,80 @@ def read_headers(batch: ImportBatch) -> list[str]:
     return headers
 
 
+# --- reading a cell: reader(cell, label) -> value, or CellError -------------------------------------------
+
+
+def read_text(value, label: str) -> str:
+    return parsing.text(value)
+
+
+def read_member_number(value, label: str) -> str:
+    return parsing.member_number(value)
+
+
+def read_date(value, label: str) -> str:
+    day = parsing.parse_date(value, label=label)
+    return day.isoformat() if day else ""
+
+
+def read_password(value, label: str) -> str:
+    password = parsing.raw_text(value).strip()
+    if password and (len(password) > 64 or not all("!" <= c <= "~" for c in password)):
+        raise parsing.CellError(f"{label}に使えない文字があります（半角英数字・記号のみ、64文字以内）。")
+    return password
+
+
+def read_identifier(value, label: str) -> str:
+    return normalize.identifier(parsing.text(value))
+
+
+def read_mail_address(value, label: str) -> str:
+    address = normalize.identifier(parsing.text(value))
+    if address and not is_mail_address(address):
+        raise parsing.CellError(f"{label}「{address}」はメールアドレスの形ではありません。")
+    return address
+
+
+def read_kana(value, label: str) -> str:
+    return normalize.kana(parsing.text(value))
+
+
+def read_postal_code(value, label: str) -> str:
+    return normalize.postal_code(parsing.text(value))
+
+
+def read_phone(value, label: str) -> str:
+    return normalize.phone(parsing.text(value))
+
+
+def read_status(value, label: str) -> str:
+    status = parsing.text(value)
+    if status and status not in STATUS_VALUES:
+        raise parsing.CellError(f"状態「{status}」は 未案内・案内済・完了・対象外 のいずれかにしてください。")
+    return status
+
+
+def read_source(value, label: str) -> str:
+    shown = parsing.text(value)
+    if shown and shown not in SOURCE_BY_LABEL:
+        raise parsing.CellError(f"確認方法「{shown}」はありません（電話・FAX・本人報告・営業所確認・取込）。")
+    return SOURCE_BY_LABEL.get(shown, "")
+
+
+def is_mail_address(address: str) -> bool:
+    """What Django's EmailValidator accepts. The usual address passes its own two regexes here, compiled once
+    (the validator goes through lazy objects on every call); anything else is left to the validator itself."""
+    if len(address) <= 320:
+        user, at, domain = address.rpartition("@")
+        if at and _EMAIL_USER.match(user) and _EMAIL_DOMAIN.match(domain):
+            return True
+    try:
+        _email(address)
+    except ValidationError:
+        return False
+    return True
+
+
 class PreviewBuilder:
     def __init__(self, batch: ImportBatch):
         self.batch = batch
@@ -181,6 +262,14 @@ class PreviewBuilder:
         self.columns = [(i, key) for i, h in enumerate(batch.headers) if (key := batch.mapping.get(h))]
         self.labels = {key: batch.headers[i] for i, key in self.columns}
         self.address_column = next((i for i, key in self.columns if key == "extra_address"), None)
+        self.label_of = {key: self.labels.get(key, column.header) for key, column in BY_KEY.items()}
+        self.readers = self._readers()
+        self.printable: set[str] = set()
+        # Which cells a row's pass reads, in order (a key mapped from two columns reads the last of them).
+        column_of = {key: i for i, key in self.columns}
+        self.member_plan = [(key, i) for key, i in column_of.items() if key != "extra_address"]
+        address_keys = ("number", "extra_address", *ADDRESS_KEYS, PASSWORD_KEY, *STATUS_KEYS)
+        self.address_plan = [(key, column_of[key]) for key in address_keys if key in column_of]
         self.present = set(self.labels)
         # Cells never kept for the error file: the password column, and any column whose header looks like one
         # (an unmapped "PW" column still holds passwords).
@@ -237,12 +326,40 @@ class PreviewBuilder:
             raise Cancelled
 
     # --- cells ---------------------------------------------------------------------------------------
-    def _cells(self, cells: list) -> dict:
-        return {key: (cells[i] if i < len(cells) else None) for i, key in self.columns}
+    def _readers(self) -> dict:
+        """How each column's cell is read: ``reader(cell, label)`` returns the value or raises CellError (or
+        ValidationError)."""
+        return dict.fromkeys(BY_KEY, read_text) | {
+            "number": read_member_number,
+            "registered_on": read_date,
+            "issued_on": read_date,
+            "status_on": read_date,
+            "office": self._read_office,
+            PASSWORD_KEY: read_password,
+            "biglobe_user_id": read_identifier,
+            "login_id": read_identifier,
+            "email": read_mail_address,
+            "extra_address": read_mail_address,
+            "name_kana": read_kana,
+            "postal_code": read_postal_code,
+            "phone": read_phone,
+            "fax": read_phone,
+            "status": read_status,
+            "source": read_source,
+            "name": self._read_printed,
+            "address": self._read_printed,
+        }
+
+    def _read_cells(self, plan: list[tuple[str, int]], cells: list, errors: list) -> dict:
+        """The cells of the plan's columns, read in its order (errors come in that order)."""
+        width = len(cells)
+        return {key: self._read(key, cells[i] if i < width else None, errors) for key, i in plan}
 
     def _is_address_row(self, cells: list) -> bool:
         i = self.address_column
-        return i is not None and i < len(cells) and bool(parsing.text(cells[i]))
+        if i is None or i >= len(cells) or cells[i] is None or cells[i] == "":
+            return False
+        return bool(parsing.text(cells[i]))
 
     def _raw(self, cells: list) -> list[str]:
         width = len(self.batch.headers)
@@ -251,9 +368,11 @@ class PreviewBuilder:
 
     def _read(self, key: str, value, errors: list) -> object:
         """One cell, normalised; a bad value adds an error and returns None."""
-        label = self.labels.get(key, BY_KEY[key].header)
+        if (value is None or value == "") and key != "number":
+            return ""  # what every reader but the member number's makes of an empty cell
+        label = self.label_of[key]
         try:
-            result = self._normalise(key, value, label)
+            result = self.readers[key](value, label)
         except parsing.CellError as exc:
             errors.append([label, str(exc)])
             return None
@@ -266,51 +385,19 @@ class PreviewBuilder:
             return None
         return result
 
-    def _normalise(self, key: str, value, label: str):
-        if key == "number":
-            return parsing.member_number(value)
-        if key in ("registered_on", "issued_on", "status_on"):
-            day = parsing.parse_date(value, label=label)
-            return day.isoformat() if day else ""
-        if key == "office":
-            return self.offices.find(value).pk if parsing.text(value) else ""
-        if key == PASSWORD_KEY:
-            password = parsing.raw_text(value).strip()
-            if password and (len(password) > 64 or not all("!" <= c <= "~" for c in password)):
-                raise parsing.CellError(f"{label}に使えない文字があります（半角英数字・記号のみ、64文字以内）。")
-            return password
-        if key in ("biglobe_user_id", "login_id"):
-            return normalize.identifier(parsing.text(value))
-        if key in ("email", "extra_address"):
-            address = normalize.identifier(parsing.text(value))
-            if address:
-                try:
-                    _email(address)
-                except ValidationError:
-                    raise parsing.CellError(f"{label}「{address}」はメールアドレスの形ではありません。") from None
-            return address
-        if key == "name_kana":
-            return normalize.kana(parsing.text(value))
-        if key == "postal_code":
-            return normalize.postal_code(parsing.text(value))
-        if key in ("phone", "fax"):
-            return normalize.phone(parsing.text(value))
-        if key == "status":
-            status = parsing.text(value)
-            if status and status not in Status.values:
-                raise parsing.CellError(f"状態「{status}」は 未案内・案内済・完了・対象外 のいずれかにしてください。")
-            return status
-        if key == "source":
-            shown = parsing.text(value)
-            if shown and shown not in SOURCE_BY_LABEL:
-                raise parsing.CellError(f"確認方法「{shown}」はありません（電話・FAX・本人報告・営業所確認・取込）。")
-            return SOURCE_BY_LABEL.get(shown, "")
+    def _read_office(self, value, label: str):
+        return self.offices.find(value).pk if parsing.text(value) else ""
+
+    def _read_printed(self, value, label: str) -> str:
+        """Text that goes on the printed notice: every character must be in an installed font. Characters
+        already found printable are not looked up again."""
         result = parsing.text(value)
-        if key in PRINTED and result:
+        if result and not self.printable.issuperset(result):
             try:
-                check_printable({self.labels.get(key, PRINTED[key]): result})
+                check_printable({label: result})
             except UnprintableCharacterError as exc:
                 raise parsing.CellError(" ".join(exc.messages)) from None
+            self.printable.update(result)
         return result
 
     def _display(self, key: str, value) -> str:
@@ -375,8 +462,8 @@ class PreviewBuilder:
     def _members(self, chunk: list[tuple[int, list]]) -> None:
         parsed = []
         for n, cells in chunk:
-            values, errors = self._cells(cells), []
-            read = {key: self._read(key, values[key], errors) for key in values if key != "extra_address"}
+            errors = []
+            read = self._read_cells(self.member_plan, cells, errors)
             parsed.append((n, cells, read, errors))
         numbers = {r["number"] for _, _, r, _ in parsed if r.get("number")}
         existing = {m["number"]: m for m in any_of(Member.objects, "number", numbers).values(*MEMBER_SNAPSHOT)}
@@ -523,9 +610,8 @@ class PreviewBuilder:
     def _addresses(self, chunk: list[tuple[int, list]]) -> None:
         parsed = []
         for n, cells in chunk:
-            values, errors = self._cells(cells), []
-            keys = ("number", "extra_address", *ADDRESS_KEYS, PASSWORD_KEY, *STATUS_KEYS)
-            read = {key: self._read(key, values[key], errors) for key in keys if key in values}
+            errors = []
+            read = self._read_cells(self.address_plan, cells, errors)
             parsed.append((n, cells, read, errors))
         numbers = {r["number"] for _, _, r, _ in parsed if r.get("number")}
         members = dict(any_of(Member.objects, "number", numbers).values_list("number", "id"))
