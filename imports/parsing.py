@@ -127,7 +127,9 @@ def text(value) -> str:
         value = value.date()
     if isinstance(value, date):
         return value.isoformat()
-    result = _FORMULA_GUARD.sub("", unicodedata.normalize("NFKC", str(value)).strip())
+    result = unicodedata.normalize("NFKC", str(value)).strip()
+    if result.startswith("'"):
+        result = _FORMULA_GUARD.sub("", result)
     if "〓" in result:
         # What a CP932 export writes for a character CP932 cannot hold: the real value is lost, so never store it.
         raise CellError(
@@ -147,9 +149,12 @@ def raw_text(value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+_MEMBER_NUMBER = re.compile(r"\d{4,10}")
+
+
 def member_number(value) -> str:
     number = normalize.member_number(text(value))
-    if not re.fullmatch(r"\d{4,10}", number):
+    if not _MEMBER_NUMBER.fullmatch(number):
         raise CellError(f"会員番号「{text(value)}」は数字4〜10桁ではありません。")
     return number
 
