@@ -55,7 +55,7 @@ def bulk_set(model, objects: Sequence, fields: Sequence[str], *, same: dict | No
             # One array per column: a handful of parameters however many rows (psycopg parses a statement's
             # placeholders one by one, which for thousands of them cost more than the update itself).
             names = [quote(f"c{i}") for i in range(len(columns))]
-            arrays = ", ".join(f"%s::{_array_type(f, connection)}[]" for f in columns)
+            arrays = ", ".join(f"%b::{_array_type(f, connection)}[]" for f in columns)  # %b: sent in binary
             assignments = ", ".join(
                 f"{quote(f.column)} = v.{names[i]}{_cast_back(f, connection)}" for i, f in enumerate(columns) if i
             )
@@ -81,14 +81,14 @@ def bulk_set(model, objects: Sequence, fields: Sequence[str], *, same: dict | No
 
 
 def server_bound(connection, sql: str, params: list) -> None:
-    """Execute with the parameters bound by the server and sent in binary. Django's psycopg cursor binds on
-    the client: every array became an SQL literal, each element escaped by a regular expression in Python
-    and parsed back by the server (a good part of writing 5,000 rows' JSON)."""
+    """Execute with the parameters bound by the server (``%b`` placeholders are sent in binary). Django's
+    psycopg cursor binds on the client: every array became an SQL literal, each element escaped by a regular
+    expression in Python and parsed back by the server (a good part of writing 5,000 rows' JSON)."""
     import psycopg
 
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
+        cursor.execute(sql, params)
 
 
 def _array_type(field, connection) -> str:
@@ -163,29 +163,37 @@ def insert_rows(model, rows: Sequence[dict]) -> list[int]:
     pk = model._meta.pk
     fields = [f for f in model._meta.concrete_fields if f is not pk]
     now = timezone.now()
-    fills = []
+    constant, per_row = {}, []  # the defaults of fields a row leaves out
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            fills.append((False, now))
+            constant[field.attname] = now
         elif field.has_default() and callable(field.default):
-            fills.append((True, field.default))
+            per_row.append((field.attname, field.default))
         else:
-            fills.append((False, field.get_default()))
+            constant[field.attname] = field.get_default()
     postgres = connection.vendor == "postgresql"
-    json_fields = {f.attname for f in fields if isinstance(f, JSONField)}
-    sealed_fields = {f.attname for f in fields if getattr(f, "row_id_field", None)}  # EncryptedTextField
+    attnames = [f.attname for f in fields]
+    # What goes through the field on its way: on PostgreSQL JSON (dumped) and encrypted fields (plaintext is
+    # refused); psycopg adapts the other plain values itself (see db_value). Elsewhere every field.
+    converted = [
+        (i, f)
+        for i, f in enumerate(fields)
+        if not postgres or isinstance(f, JSONField) or getattr(f, "row_id_field", None)  # EncryptedTextField
+    ]
 
     def values(row: dict) -> list:
-        out = []
-        for field, (per_row, default) in zip(fields, fills, strict=True):
-            value = row[field.attname] if field.attname in row else (default() if per_row else default)
+        merged = constant | row
+        for attname, make in per_row:
+            if attname not in row:
+                merged[attname] = make()
+        out = [merged[a] for a in attnames]
+        for i, field in converted:
             if not postgres:
-                value = field.get_db_prep_save(value, connection)
-            elif field.attname in json_fields:
-                value = db_value(field, value, connection)
-            elif field.attname in sealed_fields:
-                value = field.get_prep_value(value)  # refuses plaintext
-            out.append(value)  # else as it is: psycopg adapts plain values itself (see db_value)
+                out[i] = field.get_db_prep_save(out[i], connection)
+            elif isinstance(field, JSONField):
+                out[i] = db_value(field, out[i], connection)
+            else:
+                out[i] = field.get_prep_value(out[i])
         return out
 
     quote = connection.ops.quote_name

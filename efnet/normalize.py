@@ -29,11 +29,13 @@ def identifier(value: str | None) -> str:
     return nfkc(value).lower()
 
 
+HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
 def kana(value: str | None) -> str:
     """Kana readings are kept in full-width katakana (NFKC turns half-width ｶﾅ into カナ)."""
-    text = nfkc(value)
     # Hiragana to katakana, so ひらがな input finds カタカナ readings.
-    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+    return nfkc(value).translate(HIRAGANA_TO_KATAKANA)
 
 
 def phone(value: str | None) -> str:
