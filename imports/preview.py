@@ -359,7 +359,8 @@ class PreviewBuilder:
         i = self.address_column
         if i is None or i >= len(cells) or cells[i] is None or cells[i] == "":
             return False
-        return bool(parsing.text(cells[i]))
+        # Not parsing.text: a cell it cannot read (a 〓) must become that row's error, not stop the file.
+        return bool(parsing.raw_text(cells[i]).strip())
 
     def _raw(self, cells: list) -> list[str]:
         width = len(self.batch.headers)

@@ -82,12 +82,15 @@ class Member(models.Model):
     address = models.CharField(_("登録者住所"), max_length=200, blank=True)
     phone = models.CharField(_("電話番号"), max_length=20, blank=True)
     fax = models.CharField(_("FAX番号"), max_length=20, blank=True)
+    # No index of its own: the (office, number) indexes below serve every lookup by office.
     office = models.ForeignKey(
-        SalesOffice, verbose_name=_("担当営業所"), on_delete=models.PROTECT, related_name="members"
+        SalesOffice, verbose_name=_("担当営業所"), on_delete=models.PROTECT, related_name="members", db_index=False
     )
     biglobe_user_id = models.CharField(_("ユーザーID"), max_length=64, unique=True)
     biglobe_password = EncryptedTextField(_("パスワード"))
-    email = models.EmailField(_("メールアドレス"), blank=True, db_index=True)
+    # Not indexed: found through search_key; the only filter on it (with or without an address) matches a
+    # large share of the members, and its two indexes were written for every member an import adds.
+    email = models.EmailField(_("メールアドレス"), blank=True)
     pop3_server = models.CharField(_("受信メール(POP3)サーバー"), max_length=100, default=DEFAULT_MAIL_SERVER)
     smtp_server = models.CharField(_("送信メール(SMTP)サーバー"), max_length=100, default=DEFAULT_MAIL_SERVER)
     is_active = models.BooleanField(_("有効"), default=True)

@@ -110,7 +110,8 @@ PROGRESS_FIELDS = {"status", "last_notified_at", "member", "member_id", "address
 class AccountStatus(models.Model):
     """The state of one account in one campaign. ``address`` empty = the member's primary account."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="statuses")
+    # No index of its own: every index below starts with the campaign.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="statuses", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="account_statuses")
     address = models.ForeignKey(
         AdditionalMailAddress, null=True, blank=True, on_delete=models.CASCADE, related_name="statuses"

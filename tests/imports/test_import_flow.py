@@ -307,6 +307,22 @@ def test_the_progress_an_import_computes_for_its_new_members_equals_a_recount(wo
     assert rows() == imported
 
 
+def test_an_unreadable_address_cell_is_that_rows_error_not_the_files(world, campaign):
+    number = world.member_a.number
+    data = csv_bytes(
+        [
+            ADDRESS_HEADERS,
+            [number, "〓sato@efnet-demo.example", "sato", "AddrPw123", "R8.6.1", "", ""],
+            [number, "fine@efnet-demo.example", "fine", "AddrPw456", "R8.6.1", "", ""],
+        ]
+    )
+    batch = preview(world.admin, data)
+    assert batch.status == ImportBatch.Status.PREVIEWED
+    assert batch.counts["address"]["new"] == 1 and batch.counts["error"] == 1
+    [error] = batch.rows.filter(action="error")
+    assert error.row_number == 2 and error.errors[0][0] == "追加メールアドレス" and "〓" in error.errors[0][1]
+
+
 def test_export_then_import_changes_nothing(world, campaign):
     from tracking.services import campaign_enroll_all
 

@@ -1,6 +1,8 @@
 """One normalised search key: the same results on SQLite and PostgreSQL (the suite runs on both), and on
 PostgreSQL a query shape its indexes can serve."""
 
+import re
+
 import pytest
 from django.db import connection
 
@@ -101,7 +103,7 @@ def test_the_key_follows_a_member_edit(world, shared):
     ("typed", "index"),
     [
         ("タカハシ", "members_member_search_trgm"),
-        ("300003", "members_member_number_like"),
+        ("300003", r"members_member_number_\w+_like"),  # the unique field's own pattern index
         ("高橋", "members_member_short_grams"),
         ("橋", "members_member_short_grams"),
     ],
@@ -118,7 +120,7 @@ def test_postgresql_can_answer_a_search_from_its_indexes(world, shared, typed, i
         cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert index in plan, plan
+    assert re.search(index, plan), plan
 
 
 def test_the_search_page_sorts_few_matches_by_number(client, world, shared):
