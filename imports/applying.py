@@ -20,7 +20,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -106,6 +106,7 @@ def _refresh_derived(touched: Touched) -> None:
 def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
     """Apply one chunk of pending rows; False when nothing is left (or the batch is no longer applying)."""
     with transaction.atomic():
+        _commit_without_waiting()
         batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
         if batch.status != ImportBatch.Status.APPLYING:
             return False
@@ -169,6 +170,16 @@ class PendingRow:
 def _pending(queryset) -> list[PendingRow]:
     fields = [*PendingRow.COLUMNS[:-1], "password"]
     return [PendingRow(values) for values in queryset.values_list(*fields)]
+
+
+def _commit_without_waiting() -> None:
+    """PostgreSQL: this chunk's COMMIT does not wait for its WAL to reach the disk (each waited for tens of
+    megabytes). A database crash in the next fraction of a second can lose the chunk, but only whole: its
+    writes and its rows' "applied" marks go together, and the resumed apply takes the rows still pending, so
+    a row is still applied once or not at all. (A killed worker loses nothing committed.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _record_results(rows: list[PendingRow]) -> None:
