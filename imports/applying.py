@@ -14,14 +14,16 @@ very ciphertext of an old password, and ``updated_at``) and deletes what the bat
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import defaultdict
 from datetime import date, datetime
 from itertools import islice
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from efnet import crypto
@@ -103,16 +105,55 @@ def _refresh_derived(touched: Touched) -> None:
         progress.refresh_set_based(member_ids=touched.progress, copies_of=touched.copies)
 
 
-def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
-    """Apply one chunk of pending rows; False when nothing is left (or the batch is no longer applying)."""
+def apply_all(*, batch_id: int, actor_id: int | None) -> None:
+    """Apply chunk after chunk until nothing is pending (``ApplyCancelled`` when asked to stop).
+
+    On PostgreSQL the member groups go ``IMPORTS_APPLY_THREADS`` chunks at a time, each in its own thread and
+    database connection: while one chunk's statements run in the database, the next is prepared in Python
+    (alone, the apply kept one of two cores idle most of the time). Each chunk claims its member rows with
+    ``SKIP LOCKED``, so two never take the same rows, and the members of two chunks are distinct. The
+    address and status rows of members the file does not change follow one chunk at a time."""
+    threads = getattr(settings, "IMPORTS_APPLY_THREADS", 1) if connection.vendor == "postgresql" else 1
+    if threads > 1:
+        _member_groups_side_by_side(batch_id, actor_id, threads)
+    while apply_next_chunk(batch_id=batch_id, actor_id=actor_id):
+        pass
+
+
+def _member_groups_side_by_side(batch_id: int, actor_id: int | None, count: int) -> None:
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            while not stop.is_set() and apply_next_chunk(batch_id=batch_id, actor_id=actor_id, members_only=True):
+                pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below, whatever it is
+            failures.append(exc)
+            stop.set()
+        finally:
+            connection.close()  # this thread's own connection
+
+    workers = [threading.Thread(target=work, name=f"import-apply-{i}") for i in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise failures[0]
+
+
+def apply_next_chunk(*, batch_id: int, actor_id: int | None, members_only: bool = False) -> bool:
+    """Apply one chunk of pending rows; False when nothing is left (or the batch is no longer applying).
+    ``members_only``: only a chunk of member groups (False when none is left)."""
     with transaction.atomic():
         _commit_without_waiting()
-        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        batch = _share_batch(batch_id)
         if batch.status != ImportBatch.Status.APPLYING:
             return False
         if batch.cancel_requested:
             raise ApplyCancelled
-        rows = _next_rows(batch)
+        rows = _next_rows(batch, members_only=members_only)
         if not rows:
             return False
         by_kind = defaultdict(list)
@@ -142,9 +183,21 @@ def apply_next_chunk(*, batch_id: int, actor_id: int | None) -> bool:
         progress.insert_for_new_members(a for a in accounts if a[1] in keyed)
         _refresh_derived(Touched(search=search, progress=recount - keyed, copies=copies))
         _record_results(rows)
-        batch.progress_done += len(rows)
-        ImportBatch.objects.filter(pk=batch.pk).update(progress_done=batch.progress_done, heartbeat_at=timezone.now())
+        # Last, and relative: chunks beside each other wait for one another only here, for a commit.
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            progress_done=F("progress_done") + len(rows), heartbeat_at=timezone.now()
+        )
         return True
+
+
+def _share_batch(batch_id: int) -> ImportBatch:
+    """The batch, locked so that finishing it (``FOR UPDATE``) waits for every chunk in flight, but with a
+    lock chunks share with each other (``FOR KEY SHARE`` on PostgreSQL; SQLite has one writer anyway)."""
+    if connection.vendor != "postgresql":
+        return ImportBatch.objects.select_for_update().get(pk=batch_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM imports_importbatch WHERE id = %s FOR KEY SHARE", [batch_id])
+    return ImportBatch.objects.get(pk=batch_id)
 
 
 class PendingRow:
@@ -193,18 +246,20 @@ def _record_results(rows: list[PendingRow]) -> None:
     bulk_set(ImportRow, detailed, ["state", "target_id", "after", "before", "refusal"], same={"password": ""})
 
 
-def _next_rows(batch: ImportBatch) -> list[PendingRow]:
+def _next_rows(batch: ImportBatch, *, members_only: bool = False) -> list[PendingRow]:
     """The next chunk: up to ``chunk_size()`` member rows with every pending address and status row of the same
     members, so a new member, its additional addresses and their statuses go in one transaction (its search
     key and progress computed once); then, for members the file does not change, address rows with the
     status rows of the same members; then what status rows are left."""
     pending = ImportRow.objects.filter(batch=batch, state=ImportRow.State.PENDING)
-    for kind in (ImportRow.Kind.MEMBER, ImportRow.Kind.ADDRESS, ImportRow.Kind.STATUS):
-        rows = _pending(pending.filter(kind=kind).order_by("id")[: chunk_size()])
+    for kind in PHASES[:1] if members_only else PHASES:
+        # Claimed: a chunk beside this one skips these rows (and the rows of their members, below).
+        claimed = pending.filter(kind=kind).order_by("id").select_for_update(skip_locked=True)
+        rows = _pending(claimed[: chunk_size()])
         if rows and kind != ImportRow.Kind.STATUS:
             numbers = [r.member_number for r in rows]
             later = PHASES[PHASES.index(kind) + 1 :]
-            others = any_of(pending.filter(kind__in=later), "member_number", numbers)
+            others = any_of(pending.filter(kind__in=later), "member_number", numbers).select_for_update()
             return rows + _pending(others.order_by("id"))
         if rows:
             return rows

@@ -248,8 +248,7 @@ def batch_apply_run(*, batch_id: int) -> None:
         _fail(batch, "取込の権限がなくなったため中止しました（適用済みの行は取り消せます）。")
         return
     try:
-        while applying.apply_next_chunk(batch_id=batch.pk, actor_id=actor.pk):
-            pass
+        applying.apply_all(batch_id=batch.pk, actor_id=actor.pk)
     except applying.ApplyCancelled:
         _finish(batch, actor, cancelled=True)
         return
