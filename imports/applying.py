@@ -126,7 +126,9 @@ def _member_groups_side_by_side(batch_id: int, actor_id: int | None, count: int)
 
     def work() -> None:
         try:
-            while not stop.is_set() and apply_next_chunk(batch_id=batch_id, actor_id=actor_id, members_only=True):
+            # Smaller chunks, so those in flight together hold no more rows in memory than one chunk alone.
+            size = max(1, chunk_size() // count)
+            while not stop.is_set() and apply_next_chunk(batch_id=batch_id, actor_id=actor_id, members_only=size):
                 pass
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below, whatever it is
             failures.append(exc)
@@ -143,9 +145,9 @@ def _member_groups_side_by_side(batch_id: int, actor_id: int | None, count: int)
         raise failures[0]
 
 
-def apply_next_chunk(*, batch_id: int, actor_id: int | None, members_only: bool = False) -> bool:
+def apply_next_chunk(*, batch_id: int, actor_id: int | None, members_only: int = 0) -> bool:
     """Apply one chunk of pending rows; False when nothing is left (or the batch is no longer applying).
-    ``members_only``: only a chunk of member groups (False when none is left)."""
+    ``members_only``: only a chunk of that many member groups (False when none is left)."""
     with transaction.atomic():
         _commit_without_waiting()
         batch = _share_batch(batch_id)
@@ -246,7 +248,7 @@ def _record_results(rows: list[PendingRow]) -> None:
     bulk_set(ImportRow, detailed, ["state", "target_id", "after", "before", "refusal"], same={"password": ""})
 
 
-def _next_rows(batch: ImportBatch, *, members_only: bool = False) -> list[PendingRow]:
+def _next_rows(batch: ImportBatch, *, members_only: int = 0) -> list[PendingRow]:
     """The next chunk: up to ``chunk_size()`` member rows with every pending address and status row of the same
     members, so a new member, its additional addresses and their statuses go in one transaction (its search
     key and progress computed once); then, for members the file does not change, address rows with the
@@ -255,7 +257,7 @@ def _next_rows(batch: ImportBatch, *, members_only: bool = False) -> list[Pendin
     for kind in PHASES[:1] if members_only else PHASES:
         # Claimed: a chunk beside this one skips these rows (and the rows of their members, below).
         claimed = pending.filter(kind=kind).order_by("id").select_for_update(skip_locked=True)
-        rows = _pending(claimed[: chunk_size()])
+        rows = _pending(claimed[: members_only or chunk_size()])
         if rows and kind != ImportRow.Kind.STATUS:
             numbers = [r.member_number for r in rows]
             later = PHASES[PHASES.index(kind) + 1 :]
