@@ -376,7 +376,7 @@ TRACKING_SELF_REPORT_IP_LIMIT = env.int("TRACKING_SELF_REPORT_IP_LIMIT", default
 # Rows per preview lookup and per apply transaction; an uploaded file is deleted after apply or after this long.
 IMPORTS_CHUNK_SIZE = env.int("IMPORTS_CHUNK_SIZE", default=5000)
 # PostgreSQL: chunks of new members an apply runs side by side, each in a thread with its own connection.
-IMPORTS_APPLY_THREADS = env.int("IMPORTS_APPLY_THREADS", default=2)
+IMPORTS_THREADS = env.int("IMPORTS_THREADS", default=2)
 IMPORTS_FILE_EXPIRY_HOURS = env.int("IMPORTS_FILE_EXPIRY_HOURS", default=24)
 # A preview or apply with no committed chunk for this long lost its worker: it is queued again.
 IMPORTS_STALLED_SECONDS = env.int("IMPORTS_STALLED_SECONDS", default=300)

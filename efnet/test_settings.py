@@ -27,7 +27,7 @@ WHITENOISE_USE_FINDERS = True
 DOCUMENTS_RENDER_PROCESSES = int(os.environ.get("DOCUMENTS_RENDER_PROCESSES", "0"))
 # A test's data lives in its own open transaction, which threads with their own connections cannot see: the
 # side-by-side apply runs in tests that commit (tests/imports/test_side_by_side.py) and in the real worker.
-IMPORTS_APPLY_THREADS = int(os.environ.get("IMPORTS_APPLY_THREADS", "1"))
+IMPORTS_THREADS = int(os.environ.get("IMPORTS_THREADS", "1"))
 # The test database's name where the default (test_<name>) does not suit the server's naming rules.
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}  # noqa: F405

@@ -108,12 +108,12 @@ def _refresh_derived(touched: Touched) -> None:
 def apply_all(*, batch_id: int, actor_id: int | None) -> None:
     """Apply chunk after chunk until nothing is pending (``ApplyCancelled`` when asked to stop).
 
-    On PostgreSQL the member groups go ``IMPORTS_APPLY_THREADS`` chunks at a time, each in its own thread and
+    On PostgreSQL the member groups go ``IMPORTS_THREADS`` chunks at a time, each in its own thread and
     database connection: while one chunk's statements run in the database, the next is prepared in Python
     (alone, the apply kept one of two cores idle most of the time). Each chunk claims its member rows with
     ``SKIP LOCKED``, so two never take the same rows, and the members of two chunks are distinct. The
     address and status rows of members the file does not change follow one chunk at a time."""
-    threads = getattr(settings, "IMPORTS_APPLY_THREADS", 1) if connection.vendor == "postgresql" else 1
+    threads = getattr(settings, "IMPORTS_THREADS", 1) if connection.vendor == "postgresql" else 1
     if threads > 1:
         _member_groups_side_by_side(batch_id, actor_id, threads)
     while apply_next_chunk(batch_id=batch_id, actor_id=actor_id):

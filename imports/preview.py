@@ -9,8 +9,11 @@ Database lookups go per chunk of rows (a few queries per chunk, never one per ro
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import re
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from itertools import islice
@@ -125,6 +128,48 @@ def write_rows(rows: Sequence[Row]) -> None:
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+class RowWriter:
+    """Writes the preview's rows. On PostgreSQL (with ``IMPORTS_THREADS`` above 1) in a thread with its own
+    connection, one chunk behind the reading: a chunk's COPY runs in the database while the next chunk is read
+    and checked here (they took turns, one core idle). Elsewhere at once. ``close`` waits for the last chunk
+    and raises what writing raised."""
+
+    def __init__(self):
+        vendor = connections[ImportRow.objects.db].vendor
+        self.threaded = vendor == "postgresql" and getattr(settings, "IMPORTS_THREADS", 1) > 1
+        self.failure: BaseException | None = None
+        if self.threaded:
+            self.queue: queue.Queue = queue.Queue(maxsize=1)
+            self.thread = threading.Thread(target=self._run, name="import-preview-writer")
+            self.thread.start()
+
+    def write(self, rows: Sequence[Row]) -> None:
+        if not self.threaded:
+            write_rows(rows)
+            return
+        if self.failure is not None:
+            raise self.failure
+        self.queue.put(rows)
+
+    def close(self) -> None:
+        if self.threaded:
+            self.queue.put(None)
+            self.thread.join()
+            if self.failure is not None:
+                raise self.failure
+
+    def _run(self) -> None:
+        try:
+            while (rows := self.queue.get()) is not None:
+                if self.failure is None:  # after a failure, only drain: the reader must never block on put
+                    try:
+                        write_rows(rows)
+                    except BaseException as exc:  # noqa: BLE001 - raised in the reading thread by write/close
+                        self.failure = exc
+        finally:
+            connections[ImportRow.objects.db].close()  # this thread's own connection
 
 
 def chunk_size() -> int:
@@ -287,6 +332,16 @@ class PreviewBuilder:
 
     # --- running ------------------------------------------------------------------------------------
     def run(self) -> None:
+        self.writer = RowWriter()
+        try:
+            self._run()
+        except BaseException:
+            with contextlib.suppress(BaseException):  # the reading's own error is the one to report
+                self.writer.close()
+            raise
+        self.writer.close()
+
+    def _run(self) -> None:
         self.address_rows_seen = 0
         for member_pass in (True, False):
             rows = self._rows(member_pass)
@@ -502,7 +557,7 @@ class PreviewBuilder:
                 if member_row.action == ImportRow.Action.NEW:
                     self.new_numbers.add(number)
             self._count_status(rows, status_row)
-        write_rows(rows)
+        self.writer.write(rows)
 
     def _member_row(self, n: int, read: dict, current: dict | None, errors: list) -> Row | None:
         number = read["number"]
@@ -666,7 +721,7 @@ class PreviewBuilder:
                 rows.append(address_row)
                 self.counts["address"][address_row.action] += 1
             self._count_status(rows, status_row)
-        write_rows(rows)
+        self.writer.write(rows)
 
     def _address_row(self, n: int, read: dict, current: dict | None, errors: list) -> ImportRow | None:
         fields = {k: read[k] for k in ADDRESS_KEYS if k in read}

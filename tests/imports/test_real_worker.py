@@ -67,7 +67,7 @@ def redis_text() -> str:
 
 
 def test_a_worker_killed_mid_apply_leaves_each_row_applied_once_or_not_at_all(world, broker, workers, settings):
-    env = {"IMPORTS_CHUNK_SIZE": "10", "IMPORTS_APPLY_THREADS": "2"}  # killed with two chunks in flight
+    env = {"IMPORTS_CHUNK_SIZE": "10", "IMPORTS_THREADS": "2"}  # killed with two chunks in flight
     first = workers(queue=broker, smtp_port=9, extra_env=env)
     batch = services.batch_upload(
         actor=world.admin, uploaded_file=SimpleUploadedFile("office.csv", office_file()), encoding=""

@@ -36,7 +36,7 @@ def office_file() -> bytes:
 
 
 def test_chunks_side_by_side_apply_every_row_once_and_undo_restores_every_table(world, settings):
-    settings.IMPORTS_APPLY_THREADS = 2
+    settings.IMPORTS_THREADS = 2
     settings.IMPORTS_CHUNK_SIZE = 3  # 14 chunks of member groups for two threads
     campaign = Campaign.objects.create(name="2026年6月 BIGLOBEパスワード変更", started_on=date(2026, 6, 1))
     before = {m.__name__: m.objects.count() for m in (Member, AdditionalMailAddress, AccountStatus, StatusChange)}
