@@ -233,6 +233,8 @@ def read_text(value, label: str) -> str:
 
 
 def read_member_number(value, label: str) -> str:
+    if not parsing.text(value):
+        return ""  # 「会員番号が空です。」, said by the row's checks
     return parsing.member_number(value)
 
 
@@ -424,8 +426,8 @@ class PreviewBuilder:
 
     def _read(self, key: str, value, errors: list) -> object:
         """One cell, normalised; a bad value adds an error and returns None."""
-        if (value is None or value == "") and key != "number":
-            return ""  # what every reader but the member number's makes of an empty cell
+        if value is None or value == "":
+            return ""  # what every reader makes of an empty cell
         label = self.label_of[key]
         try:
             result = self.readers[key](value, label)

@@ -323,6 +323,15 @@ def test_an_unreadable_address_cell_is_that_rows_error_not_the_files(world, camp
     assert error.row_number == 2 and error.errors[0][0] == "追加メールアドレス" and "〓" in error.errors[0][1]
 
 
+def test_a_row_without_a_member_number_says_so(world):
+    blank = {"ユーザーID": "noid", "パスワード": "Pw12345xyZ", "メールアドレス": "noid@efnet-demo.example"}
+    data = csv_bytes([MEMBER_HEADERS, member("　", **blank), member("0005001"), member("", **blank)])
+    batch = preview(world.admin, data)
+    errors = dict(batch.rows.filter(action="error").values_list("row_number", "errors"))
+    assert errors == {2: [["会員番号", "会員番号が空です。"]], 4: [["会員番号", "会員番号が空です。"]]}
+    assert batch.counts["member"]["new"] == 1
+
+
 def test_export_then_import_changes_nothing(world, campaign):
     from tracking.services import campaign_enroll_all
 
