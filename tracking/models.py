@@ -110,8 +110,9 @@ PROGRESS_FIELDS = {"status", "last_notified_at", "member", "member_id", "address
 class AccountStatus(models.Model):
     """The state of one account in one campaign. ``address`` empty = the member's primary account."""
 
-    # No index of its own: every index below starts with the campaign.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="statuses", db_index=False)
+    # Keeps its own index although every index below starts with the campaign: dropping it means an AlterField,
+    # which on SQLite rebuilds the table and loses the count triggers on it (tracking/0006, 0007).
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="statuses")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="account_statuses")
     address = models.ForeignKey(
         AdditionalMailAddress, null=True, blank=True, on_delete=models.CASCADE, related_name="statuses"
