@@ -16,9 +16,28 @@ from members.models import MemberCard, SalesOffice
 BATCH_REASONS = list(dict.fromkeys([*MemberCard.Reason.choices, *AddressListIssue.Reason.choices]))
 
 
-class JobProgress:
-    """Progress of a background job (a batch, a big export): ``status``, ``total`` and ``done_count`` fields, the
-    model's ``ACTIVE`` statuses."""
+class JobProgress(models.Model):
+    """What every background job that ends in a file (a batch, a big export) has: its progress (``status``,
+    ``total`` and ``done_count`` on the model, with its ``ACTIVE`` statuses), the encrypted file and the times
+    the reaper and the purge read."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    error = models.CharField(_("エラー"), max_length=500, blank=True)
+    # The file: AES-GCM records under a random per-file key, itself stored encrypted (EncryptedTextField).
+    file_name = models.CharField(max_length=100, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    file_key = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(_("依頼日時"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker at least once per chunk while the job runs: a job whose heartbeat is older than
+    # DOCUMENTS_BATCH_HEARTBEAT_SECONDS lost its worker (killed, machine down) and is failed by the reaper.
+    heartbeat_at = models.DateTimeField(_("最終応答"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("削除予定"), null=True, blank=True)
+    downloaded_at = models.DateTimeField(_("ダウンロード日時"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
 
     @property
     def percent(self) -> int:
@@ -33,7 +52,7 @@ class JobProgress:
         return not self.is_active
 
 
-class BatchJob(JobProgress, models.Model):
+class BatchJob(JobProgress):
     class Status(models.TextChoices):
         QUEUED = "queued", _("待機中")
         RUNNING = "running", _("作成中")
@@ -51,7 +70,6 @@ class BatchJob(JobProgress, models.Model):
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     kind = models.CharField(_("種類"), max_length=10, choices=Kind.choices, default=Kind.CARDS)
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("依頼者"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -74,20 +92,7 @@ class BatchJob(JobProgress, models.Model):
     total = models.PositiveIntegerField(_("件数"), default=0)
     done_count = models.PositiveIntegerField(_("作成済"), default=0)
     skipped_count = models.PositiveIntegerField(_("対象外"), default=0)
-    error = models.CharField(_("エラー"), max_length=500, blank=True)
-    # The file: AES-GCM records under a random per-file key, itself stored encrypted (EncryptedTextField).
-    file_name = models.CharField(max_length=100, blank=True)
     file_format = models.CharField(max_length=4, blank=True)  # "pdf" or "zip"
-    file_size = models.PositiveBigIntegerField(default=0)
-    file_key = EncryptedTextField(blank=True, default="")
-    created_at = models.DateTimeField(_("依頼日時"), auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    # Written by the worker at least once per chunk while the job runs: a job whose heartbeat is older than
-    # DOCUMENTS_BATCH_HEARTBEAT_SECONDS lost its worker (killed, machine down) and is failed by the reaper.
-    heartbeat_at = models.DateTimeField(_("最終応答"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
-    expires_at = models.DateTimeField(_("削除予定"), null=True, blank=True)
-    downloaded_at = models.DateTimeField(_("ダウンロード日時"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -107,7 +112,7 @@ class BatchJob(JobProgress, models.Model):
         return f"membercards-{self.office.code}-{self.pk}.{self.file_format or 'pdf'}"
 
 
-class ExportJob(JobProgress, models.Model):
+class ExportJob(JobProgress):
     """A big export (call list, member export) written by a worker instead of streamed by the request: beyond
     EXPORT_BACKGROUND_ROWS rows a request would hold a web worker for minutes. The file is the one the
     streamed export would have sent, byte for byte, stored encrypted (documents.storage, area ``exports``)
@@ -124,7 +129,6 @@ class ExportJob(JobProgress, models.Model):
     source = models.CharField(_("出力"), max_length=10, choices=Source.choices)
     fmt = models.CharField(_("形式"), max_length=10)
     params = models.JSONField(_("条件"), default=dict)
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("依頼者"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -135,18 +139,8 @@ class ExportJob(JobProgress, models.Model):
     status = models.CharField(_("状態"), max_length=12, choices=BatchJob.Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(_("行数"), default=0)
     done_count = models.PositiveIntegerField(_("出力済"), default=0)
-    error = models.CharField(_("エラー"), max_length=500, blank=True)
     download_name = models.CharField(max_length=100)
     content_type = models.CharField(max_length=100)
-    file_name = models.CharField(max_length=100, blank=True)
-    file_size = models.PositiveBigIntegerField(default=0)
-    file_key = EncryptedTextField(blank=True, default="")
-    created_at = models.DateTimeField(_("依頼日時"), auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(_("最終応答"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
-    expires_at = models.DateTimeField(_("削除予定"), null=True, blank=True)
-    downloaded_at = models.DateTimeField(_("ダウンロード日時"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,7 +12,7 @@ Both PostgreSQL and SQLite (3.33+) accept it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import connections
 from django.db.models import JSONField
@@ -113,6 +113,16 @@ def any_of(queryset, field: str, values):
     return queryset.extra(where=[f"{column} = ANY(%s::{target.cast_db_type(connection)}[])"], params=[values])  # noqa: S610
 
 
+def copy_rows(cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """PostgreSQL ``COPY table (columns) FROM STDIN`` of rows already in column order: the one way every
+    writer here (instances, dicts, an import's tuples) sends many rows."""
+    quote = cursor.db.ops.quote_name
+    statement = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    with cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def reserve_ids(cursor, table: str, column: str, count: int) -> list[int]:
     """``count`` new ids from the table's sequence (PostgreSQL), in one array: the sequence looked up once,
     not once per id, and one row fetched instead of ``count``."""
@@ -136,15 +146,12 @@ def bulk_insert(model, objects: Sequence) -> None:
         return
     pk = model._meta.pk
     fields = [f for f in model._meta.concrete_fields]
-    quote = connection.ops.quote_name
     table = model._meta.db_table
     with connection.cursor() as cursor:
         for obj, new_id in zip(objects, reserve_ids(cursor, table, pk.column, len(objects)), strict=True):
             setattr(obj, pk.attname, new_id)
-        columns = ", ".join(quote(f.column) for f in fields)
-        with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
-            for obj in objects:
-                copy.write_row([db_value(f, f.pre_save(obj, True), connection) for f in fields])
+        rows = ([db_value(f, f.pre_save(obj, True), connection) for f in fields] for obj in objects)
+        copy_rows(cursor, table, [f.column for f in fields], rows)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -202,9 +209,8 @@ def insert_rows(model, rows: Sequence[dict]) -> list[int]:
     with connection.cursor() as cursor:
         if postgres:
             ids = reserve_ids(cursor, table, pk.column, len(rows))
-            with cursor.cursor.copy(f"COPY {quote(table)} ({quote(pk.column)}, {columns}) FROM STDIN") as copy:
-                for new_id, row in zip(ids, rows, strict=True):
-                    copy.write_row([new_id, *values(row)])
+            columns_in_order = [pk.column, *(f.column for f in fields)]
+            copy_rows(cursor, table, columns_in_order, ([i, *values(r)] for i, r in zip(ids, rows, strict=True)))
             return ids
         placeholders = ", ".join("%s" for _ in fields)
         sql = f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders}) RETURNING {quote(pk.column)}"  # noqa: S608

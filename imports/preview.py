@@ -26,7 +26,7 @@ from django.db import connections
 from django.utils import timezone
 
 from efnet import crypto, normalize
-from efnet.bulk import BATCH, any_of
+from efnet.bulk import BATCH, any_of, copy_rows
 from efnet.fields import Sealed
 from efnet.pdf import UnprintableCharacterError, check_printable
 from imports import parsing, storage
@@ -122,12 +122,8 @@ def write_rows(rows: Sequence[Row]) -> None:
             batch_size=BATCH,
         )
         return
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(name) for name in Row._fields)
-    statement = f"COPY {quote(ImportRow._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    with connection.cursor() as cursor:
+        copy_rows(cursor, ImportRow._meta.db_table, Row._fields, rows)
 
 
 class RowWriter:

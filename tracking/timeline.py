@@ -10,31 +10,9 @@ from django.utils.formats import date_format
 
 from tracking.models import StatusChange
 
-# Plain words for the audit actions a member page shows; others take the audit log's (efnet.audit_labels).
-ACTION_LABELS = {
-    "member.created": "会員を登録",
-    "member.updated": "会員情報を変更",
-    "member.password.revealed": "パスワードを表示",
-    "member.password.reset": "パスワードを再設定",
-    "member.address.added": "追加メールアドレスを登録",
-    "member.address.updated": "追加メールアドレスを変更",
-    "member.card.issued": "会員証を発行",
-    "member.address_list.issued": "追加メールアドレスリストを発行",
-    "member.note.added": "メモを追加",
-    "notice.delivery.sent": "案内を送付",
-    "notice.delivery.failed": "案内の送付に失敗",
-    "notice.delivery.unknown": "案内の送付結果が不明",
-    "notice.delivery.retried": "案内を再送",
-    "notice.delivery.unknown_resolved": "送付結果不明の案内を処理",
-    "notice.bundle.printed": "案内を印刷（FAX・郵送）",
-    "tracking.accounts.notified": "案内により状況を更新",
-    "tracking.selfreport.submitted": "本人報告リンクから報告",
-    "tracking.selfreport.link_created": "本人報告リンクを作成",
-    "tracking.call.recorded": "架電結果を記録",
-    "access.denied": "他営業所からのアクセスを拒否",
-    "faxreplies.page.confirmed": "FAX返信を取り込み（完了を記録）",
-    "faxreplies.page.matched": "FAX返信のページを会員番号で照合",
-}
+# Where a member page words an action differently from the audit log (efnet.audit_labels, which names every
+# other action): on a member's page the refused access is always another office's.
+ACTION_LABELS = {"access.denied": "他営業所からのアクセスを拒否"}
 # Who did it, when no staff user did: the member through their link (本人), or the portal itself (notices,
 # imports, the worker). One wording for both kinds of entry.
 SYSTEM_ACTOR = "システム"
